@@ -1,0 +1,87 @@
+"""Decode single image files robustly: any mode to RGB, EXIF rotation, resize and crop.
+
+Used by `coursekit.data` for folders and data sets, and by style transfer for content and
+style images (from a path or a URL).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.request
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision.transforms.v2 import functional as TF
+
+from . import runtime
+from .checks import DataError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> RGB. Transparent pixels become white; EXIF orientation is applied."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, img).convert("RGB")
+    if img.mode in ("I;16", "I;16B", "I"):  # 16/32-bit grayscale: scale down to 8 bits
+        img = img.point(lambda v: v / 256).convert("L")
+    return img.convert("RGB")
+
+
+def open_rgb(path: str | os.PathLike) -> Image.Image:
+    """Open an image file as RGB, or raise DataError naming the file."""
+    try:
+        with Image.open(path) as img:
+            img.load()  # decode now, so a truncated file fails here, not later
+            return to_rgb(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"{path}: not a readable image ({err})") from err
+
+
+def square_uint8(img: Image.Image, size: int) -> torch.Tensor:
+    """Resize the short side to `size` and center-crop: PIL image -> (3, size, size) uint8."""
+    x = TF.pil_to_tensor(img)
+    x = TF.resize(x, size, antialias=True)
+    return TF.center_crop(x, [size, size])
+
+
+def fit_uint8(img: Image.Image, max_side: int) -> torch.Tensor:
+    """Resize so the longer side is `max_side` keeping aspect: -> (3, H, W) uint8."""
+    x = TF.pil_to_tensor(img)
+    h, w = x.shape[-2:]
+    scale = max_side / max(h, w)
+    return TF.resize(x, [max(1, round(h * scale)), max(1, round(w * scale))], antialias=True)
+
+
+def fetch(url: str) -> Path:
+    """Download `url` once into the cache and return the local path (clear error when offline)."""
+    name = hashlib.sha1(url.encode()).hexdigest()[:12] + "_" + Path(url.split("?")[0]).name
+    target = runtime.cache_dir("downloads") / name
+    if not target.exists():
+        partial = target.with_suffix(target.suffix + ".part")
+        try:
+            urllib.request.urlretrieve(url, partial)
+        except OSError as err:
+            partial.unlink(missing_ok=True)
+            raise DataError(f"could not download {url} ({err}). Check the address and your internet "
+                            "connection, or download the file yourself and pass its path.") from err
+        partial.rename(target)
+    return target
+
+
+def load_image(source: str | os.PathLike, max_side: int | None = None) -> torch.Tensor:
+    """Load one image from a path or http(s) URL -> (1, 3, H, W) float in [0, 1].
+
+    With `max_side`, the longer side is resized to it, keeping the aspect ratio.
+    """
+    source = str(source)
+    path = fetch(source) if source.startswith(("http://", "https://")) else Path(source).expanduser()
+    if not Path(path).exists():
+        raise DataError(f"{path}: no such file")
+    img = open_rgb(path)
+    x = fit_uint8(img, max_side) if max_side else TF.pil_to_tensor(img)
+    return x.unsqueeze(0).float() / 255

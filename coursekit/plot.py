@@ -1,0 +1,113 @@
+"""What the student looks at: image grids, loss curves and a live training plot.
+
+In a notebook, figures appear at the end of the cell; `LivePlot` redraws one figure in place
+while training runs. Run as a script (or in CI), nothing pops up and nothing is printed.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import matplotlib.pyplot as plt
+import torch
+from torchvision.utils import make_grid
+
+from .checks import check_images
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
+    """(N, C, H, W) uint8 in [0, 255] or float in [-1, 1] -> one (3, H', W') float grid in [0, 1]."""
+    check_images(images)
+    x = images.detach().float().cpu()
+    x = x / 255 if images.dtype == torch.uint8 else (x.clamp(-1, 1) + 1) / 2
+    return make_grid(x, nrow=nrow, padding=padding, pad_value=1.0)
+
+
+def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, size: float = 4.0):
+    """Draw a grid of images (see `image_grid` for the accepted ranges); returns the axes."""
+    grid = image_grid(images, nrow)
+    if ax is None:
+        aspect = grid.shape[1] / grid.shape[2]
+        _, ax = plt.subplots(figsize=(size, size * aspect))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history: dict[str, list], keys: list[str] | None = None, ax=None, title: str | None = None,
+                 step_key: str = "step"):
+    """Plot logged series against `history[step_key]` (the shape `train_gan` returns); returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    keys = keys or [k for k in history if k != step_key]
+    steps = history.get(step_key)
+    for k in keys:
+        ys = history[k]
+        ax.plot(steps[: len(ys)] if steps else range(len(ys)), ys, label=k)
+    ax.set_xlabel(step_key)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, Colab, nbval), where figures can be displayed."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ in {"ZMQInteractiveShell", "Shell"}  # Shell: Colab
+
+
+class LivePlot:
+    """One figure redrawn in place during training: a panel of curves per group, plus samples.
+
+        live = LivePlot({"loss": ["loss_d", "loss_g"], "D output": ["d_real", "d_fake"]})
+        live.update(step, {"loss_d": 0.7, "loss_g": 1.2, ...}, images=samples)  # each log step
+
+    Keeps every value it was given in `history` (key -> list), `history["step"]` alongside.
+    Outside a notebook it only records.
+    """
+
+    def __init__(self, panels: dict[str, list[str]], with_images: bool = False, every: int = 1):
+        self.panels, self.with_images, self.every = panels, with_images, every
+        self.history: dict[str, list] = defaultdict(list)
+        self.images = None
+        self.enabled = in_notebook()
+        self._handle = None
+        self._calls = 0
+
+    def update(self, step: int, values: dict[str, float], images: torch.Tensor | None = None) -> None:
+        self.history["step"].append(step)
+        for k, v in values.items():
+            self.history[k].append(float(v))
+        if images is not None:
+            self.images = images.detach().cpu()
+        self._calls += 1
+        if self.enabled and self._calls % self.every == 0:
+            self.draw()
+
+    def figure(self):
+        """Build the figure from the recorded history (also usable after training)."""
+        n = len(self.panels) + (1 if self.with_images else 0)
+        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
+        for ax, (title, keys) in zip(axes[0], self.panels.items()):
+            plot_history(self.history, [k for k in keys if k in self.history], ax=ax, title=title)
+        if self.with_images and self.images is not None:
+            show_images(self.images, nrow=8, ax=axes[0, -1], title=f"samples at step {self.history['step'][-1]}")
+        fig.tight_layout()
+        return fig
+
+    def draw(self) -> None:
+        from IPython.display import display
+
+        fig = self.figure()
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)  # the displayed PNG stays; the figure object is freed

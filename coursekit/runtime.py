@@ -1,0 +1,126 @@
+"""Where the course runs: device, seeds, the quick/full switch, Colab, data and cache folders.
+
+Every lesson starts with::
+
+    import coursekit as ck
+    device = ck.runtime.pick_device()      # prints one line, e.g. "device: cuda (NVIDIA T4)"
+    ck.runtime.seed_everything(0)
+    steps = ck.runtime.budget(full=5000, quick=20)
+
+`COURSEKIT_QUICK=1` (set by CI) makes every lesson run in seconds on a CPU: `budget` returns
+the `quick` value. It only shrinks numbers; the code path is the same.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# The one place that names the course repository. The notebooks' setup cell and the README's
+# Colab links are generated from it (tests/test_repository.py checks they agree).
+REPO_SLUG = "generative-image-course/generative-image-course"
+REPO_URL = f"https://github.com/{REPO_SLUG}"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT_DIR = PACKAGE_DIR.parent  # the repository root when coursekit runs from a clone
+
+
+def is_quick() -> bool:
+    """True when `COURSEKIT_QUICK` is set to 1/true/yes (CI and fast previews)."""
+    return os.environ.get("COURSEKIT_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def budget(full, quick):
+    """Return `quick` in quick mode, else `full`. Use it for steps, sizes and sample counts."""
+    return quick if is_quick() else full
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def pick_device(verbose: bool = True) -> torch.device:
+    """Choose cuda, then mps, then cpu, and print the choice in one line."""
+    if torch.cuda.is_available():
+        device = torch.device("cuda")
+        name = torch.cuda.get_device_name(0)
+    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        device, name = torch.device("mps"), "Apple GPU"
+    else:
+        device, name = torch.device("cpu"), f"{torch.get_num_threads()} threads"
+    if verbose:
+        mode = "quick" if is_quick() else "full"
+        print(f"device: {device.type} ({name}) | torch {torch.__version__} | budget: {mode}")
+    return device
+
+
+def seed_everything(seed: int = 0) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and all GPUs); return a torch.Generator seeded alike."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Where data sets are read from and downloaded to.
+
+    First match wins: the `root` argument, the `COURSEKIT_DATA` environment variable, the
+    repository's `data/` folder when running from a clone, else `~/coursekit-data`.
+    """
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("COURSEKIT_DATA"):
+        return Path(os.environ["COURSEKIT_DATA"]).expanduser()
+    if (CHECKOUT_DIR / "data" / "README.md").exists():
+        return CHECKOUT_DIR / "data"
+    return Path.home() / "coursekit-data"
+
+
+def cache_dir(*parts: str) -> Path:
+    """A writable folder for decoded tensors and trained helper models (created on demand).
+
+    `COURSEKIT_CACHE` if set, else `~/.cache/coursekit`. Data folders may be read-only;
+    this one never is.
+    """
+    base = Path(os.environ.get("COURSEKIT_CACHE") or Path.home() / ".cache" / "coursekit")
+    path = base.expanduser().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def checkpoint_dir(run_name: str = "") -> Path:
+    """Where training checkpoints go (created on demand).
+
+    `COURSEKIT_CHECKPOINTS` if set; on Colab with Google Drive mounted at /content/drive,
+    `MyDrive/coursekit-checkpoints` so runs survive a disconnect; else `<cache>/checkpoints`.
+    """
+    if os.environ.get("COURSEKIT_CHECKPOINTS"):
+        base = Path(os.environ["COURSEKIT_CHECKPOINTS"]).expanduser()
+    elif in_colab() and Path("/content/drive/MyDrive").is_dir():
+        base = Path("/content/drive/MyDrive/coursekit-checkpoints")
+    else:
+        base = cache_dir("checkpoints")
+    path = base / run_name if run_name else base
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup_cell_source() -> str:
+    """The first code cell of every notebook: on Colab it installs coursekit, elsewhere nothing."""
+    return (
+        "# Setup: on Colab this installs the course package; on your own machine it does nothing.\n"
+        "import sys, subprocess\n"
+        "if 'google.colab' in sys.modules:\n"
+        f"    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'git+{REPO_URL}'], check=True)"
+    )
+
+
+def colab_url(notebook: str) -> str:
+    """The 'Open in Colab' address of a notebook path such as 'notebooks/00_setup.ipynb'."""
+    return f"https://colab.research.google.com/github/{REPO_SLUG}/blob/main/{notebook}"

@@ -1,0 +1,33 @@
+"""Test defaults: quick budgets, the shared real data beside the checkout, a cache inside it.
+
+.ci/run sets the same variables explicitly; these defaults make a plain `pytest` behave alike.
+Set before any notebook kernel starts, so nbval's kernels inherit them.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+os.environ.setdefault("COURSEKIT_QUICK", "1")
+os.environ.setdefault("COURSEKIT_CACHE", str(REPO / ".cache"))
+if "COURSEKIT_DATA" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["COURSEKIT_DATA"] = str(SHARED_DATA)
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = Path(os.environ.get("COURSEKIT_DATA", ""))
+    if not (root / "mnist").is_dir():
+        pytest.fail(f"real sample data not found at COURSEKIT_DATA={root!s}: "
+                    "point COURSEKIT_DATA at the shared data folder (see data/README.md)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def flower_photos(data_root) -> list[Path]:
+    """Real flower photos from the shared Flowers-102 sample, in a stable order."""
+    return sorted((data_root / "flowers-102" / "jpg").glob("image_*.jpg"))
