@@ -12,8 +12,11 @@ Modules, lowest first (a module only imports those above it):
     batches  device-resident batch iterator
     data     data sets as one uint8 tensor
     plot     image grids, loss curves, live training plot
+    nets     the lesson models (plain nn.Modules)
+    train    the GAN loop;  callbacks  checkpoints, samples, live plots for it
+    metrics  FID-like distance, class coverage and confidence for MNIST samples
 """
-from . import runtime, checks, images, batches, data, plot  # noqa: F401
+from . import runtime, checks, images, batches, data, plot, nets, train, callbacks, metrics  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"

@@ -59,6 +59,32 @@ def pick_device(verbose: bool = True) -> torch.device:
     return device
 
 
+def amp_dtype(device: torch.device | str) -> torch.dtype | None:
+    """The mixed-precision dtype worth using on `device`, or None for plain fp32.
+
+    CUDA: bfloat16 where supported (Ampere and newer, no loss scaling needed), else float16.
+    CPU: bfloat16 only where the processor computes it natively (AVX-512 BF16 or AMX);
+    elsewhere it is emulated and slower than fp32. MPS: None.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and _cpu_has_native_bf16():
+        return torch.bfloat16
+    return None
+
+
+def _cpu_has_native_bf16() -> bool:
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)  # exists in torch >= 2.1
+    if check is not None and check():
+        return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and all GPUs); return a torch.Generator seeded alike."""
     random.seed(seed)

@@ -1,0 +1,89 @@
+"""The lesson models: plain nn.Modules, shapes in every docstring.
+
+Lesson 1: the reference MLP GAN (generator and discriminator) and the small MNIST classifier
+the course trains itself to measure sample quality (see `coursekit.metrics`).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .checks import check_images
+
+
+class MLPGenerator(nn.Module):
+    """z (B, z_dim) ~ N(0, I) -> images (B, 1, 28, 28) in [-1, 1].
+
+    The reference architecture: Linear 256 -> 512 -> 1024, each followed by LeakyReLU(0.2) and
+    BatchNorm, then Linear 784 and tanh. `batchnorm=False` drops the BatchNorm layers (an exercise).
+    """
+
+    def __init__(self, z_dim: int = 100, hidden: tuple[int, ...] = (256, 512, 1024),
+                 image_shape: tuple[int, int, int] = (1, 28, 28), batchnorm: bool = True):
+        super().__init__()
+        self.z_dim, self.image_shape = z_dim, image_shape
+        layers, width = [], z_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(h))
+            width = h
+        layers += [nn.Linear(width, image_shape[0] * image_shape[1] * image_shape[2]), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"z must have shape (B, {self.z_dim}), got {tuple(z.shape)}")
+        return self.net(z).view(len(z), *self.image_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """images (B, 1, 28, 28) in [-1, 1] -> logits (B,): large means "real".
+
+    The reference architecture: flatten, Linear 1024 -> 512 -> 256 with LeakyReLU(0.2), then
+    Linear 1. It returns logits; the loss (BCE with logits) applies the sigmoid, which is
+    numerically safer than a sigmoid layer followed by BCE.
+    """
+
+    def __init__(self, hidden: tuple[int, ...] = (1024, 512, 256), image_shape: tuple[int, int, int] = (1, 28, 28)):
+        super().__init__()
+        self.image_shape = image_shape
+        layers, width = [nn.Flatten()], image_shape[0] * image_shape[1] * image_shape[2]
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x, channels=self.image_shape[0], size=self.image_shape[1:])
+        return self.net(x).squeeze(1)
+
+
+class MNISTClassifier(nn.Module):
+    """A small CNN: images (B, 1, 28, 28) in [-1, 1] -> logits (B, 10).
+
+    `features(x)` gives the 128-d penultimate activations (B, 128) that the course's
+    Fréchet distance compares (see `coursekit.metrics`).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # (B, 32, 14, 14)
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 64, 7, 7)
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),          # (B, 128)
+        )
+        self.head = nn.Linear(128, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x, channels=1, size=28)
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
