@@ -1,0 +1,120 @@
+"""Training speed of the reference MLP GAN at batch 128 on MNIST, three ways in one process.
+
+(a) tutorial: torchvision DataLoader with per-image ToTensor/Normalize, `.item()` every step, fp32;
+(b) coursekit: `train_gan` on device-resident batches (precision "auto": bf16 autocast where the
+    processor runs it natively, fp32 otherwise; `--precision fp32` to compare);
+(c) bound: the same fp32 steps on pre-made tensors, no data pipeline, no logging.
+
+Runs are interleaved and repeated; the median of each is reported. Ends with a RESULT line:
+speedup = coursekit / tutorial, of_bound = coursekit / bound.
+
+    python benchmarks/gan_loop.py [--steps 200] [--repeats 3] [--precision auto]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch.utils.data import DataLoader
+from torchvision import transforms
+
+import coursekit as ck
+
+BATCH = 128
+
+
+def make_models(device):
+    torch.manual_seed(0)
+    G, D = ck.nets.MLPGenerator().to(device), ck.nets.MLPDiscriminator().to(device)
+    opts = (torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+            torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)))
+    return G, D, *opts
+
+
+def plain_step(G, D, opt_g, opt_d, real, z):
+    """One fp32 D step and G step, as the PyTorch DCGAN tutorial writes them."""
+    fake = G(z)
+    loss_d = (F.binary_cross_entropy_with_logits(D(real), torch.full((len(real),), 0.9, device=real.device))
+              + F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(real), device=real.device)))
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    out = D(fake)
+    loss_g = F.binary_cross_entropy_with_logits(out, torch.ones(len(real), device=real.device))
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return loss_d, loss_g, out
+
+
+def run_tutorial(loader, models, steps, device) -> float:
+    G, D, opt_g, opt_d = models
+    it, start, done = iter(loader), time.perf_counter(), 0
+    while done < steps:
+        try:
+            real, _ = next(it)
+        except StopIteration:
+            it = iter(loader)
+            continue
+        real = real.to(device)
+        loss_d, loss_g, out = plain_step(G, D, opt_g, opt_d, real, torch.randn(BATCH, 100, device=device))
+        _ = (loss_d.item(), loss_g.item(), torch.sigmoid(out).mean().item())  # logged every step
+        done += 1
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def run_coursekit(batches, models, steps, precision) -> float:
+    G, D = models[:2]
+    start = time.perf_counter()
+    ck.train.train_gan(G, D, batches, steps=steps, precision=precision, log_every=50, progress=False)
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def run_bound(premade, models, steps, device) -> float:
+    reals, zs = premade
+    start = time.perf_counter()
+    for i in range(steps):
+        plain_step(*models, reals[i % len(reals)], zs[i % len(zs)])
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--precision", default="auto")
+    args = parser.parse_args()
+    device = ck.runtime.pick_device()
+    print(f"coursekit precision: {args.precision} -> {ck.train._amp_dtype(device, args.precision) or 'fp32'}")
+
+    tv_set = torchvision.datasets.MNIST(ck.data.stage_mnist_for_torchvision(), train=True, download=False,
+                                        transform=transforms.Compose([transforms.ToTensor(),
+                                                                      transforms.Normalize((0.5,), (0.5,))]))
+    loader = DataLoader(tv_set, batch_size=BATCH, shuffle=True, drop_last=True)
+    batches = ck.data.load_mnist(train=True).batches(BATCH, device)
+    premade = ([batches.next_batch() for _ in range(20)], [torch.randn(BATCH, 100, device=device) for _ in range(20)])
+    models = {name: make_models(device) for name in ("tutorial", "coursekit", "bound")}
+
+    # warm-up (kernel selection, allocator), then interleaved timed repeats
+    run_tutorial(loader, models["tutorial"], 10, device)
+    run_coursekit(batches, models["coursekit"], 10, args.precision)
+    run_bound(premade, models["bound"], 10, device)
+    rates = {name: [] for name in models}
+    for r in range(args.repeats):
+        rates["tutorial"].append(run_tutorial(loader, models["tutorial"], args.steps, device))
+        rates["coursekit"].append(run_coursekit(batches, models["coursekit"], args.steps, args.precision))
+        rates["bound"].append(run_bound(premade, models["bound"], args.steps, device))
+        print(f"repeat {r + 1}: " + "  ".join(f"{k} {v[-1]:,.0f} img/s" for k, v in rates.items()))
+    tut, cks, bound = (statistics.median(rates[k]) for k in ("tutorial", "coursekit", "bound"))
+    print(f"RESULT tutorial_img_s={tut:.0f} coursekit_img_s={cks:.0f} bound_img_s={bound:.0f} "
+          f"speedup={cks / tut:.2f} of_bound={cks / bound:.2f}")
+
+
+if __name__ == "__main__":
+    main()

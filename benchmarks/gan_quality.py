@@ -1,0 +1,75 @@
+"""Sample quality after the same wall-clock time: the tutorial loop vs coursekit's train_gan.
+
+Both train the reference MLP GAN (same initial weights, batch 128, Adam 2e-4/0.5, label
+smoothing 0.9) on all 60,000 MNIST digits for `--seconds` each, one after the other in one
+process. Then both generators are scored with the course's MNIST classifier: Fréchet distance
+on its features (FID-like, not comparable to Inception FID), classes covered, confident share.
+The floor is the FD between two disjoint sets of real digits. Ends with a RESULT line.
+
+    python benchmarks/gan_quality.py [--seconds 300] [--samples 5000]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torchvision
+from torch.utils.data import DataLoader
+from torchvision import transforms
+
+import coursekit as ck
+from gan_loop import BATCH, make_models, plain_step
+
+
+def train_tutorial(seconds: float, device) -> tuple[torch.nn.Module, int]:
+    """The tutorial loop: DataLoader + ToTensor/Normalize, fp32, `.item()` every step."""
+    G, D, opt_g, opt_d = make_models(device)
+    data = torchvision.datasets.MNIST(ck.data.stage_mnist_for_torchvision(), train=True, download=False,
+                                      transform=transforms.Compose([transforms.ToTensor(),
+                                                                    transforms.Normalize((0.5,), (0.5,))]))
+    loader = DataLoader(data, batch_size=BATCH, shuffle=True, drop_last=True)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for real, _ in loader:
+            loss_d, loss_g, out = plain_step(G, D, opt_g, opt_d, real.to(device), torch.randn(BATCH, 100, device=device))
+            _ = (loss_d.item(), loss_g.item(), torch.sigmoid(out).mean().item())
+            steps += 1
+            if time.perf_counter() - start >= seconds:
+                break
+    return G, steps
+
+
+def train_coursekit(seconds: float, device) -> tuple[torch.nn.Module, int]:
+    G, D = make_models(device)[:2]
+    history = ck.train.train_gan(G, D, ck.data.load_mnist().batches(BATCH, device), steps=10**9,
+                                 max_seconds=seconds, log_every=50, progress=False)
+    return G, history["step"][-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--samples", type=int, default=5000)
+    args = parser.parse_args()
+    device = ck.runtime.pick_device()
+    quality = ck.metrics.DigitQuality(device, n=args.samples)
+    floor = quality.floor()
+
+    results = {}
+    for name, train in (("tutorial", train_tutorial), ("coursekit", train_coursekit)):
+        G, steps = train(args.seconds, device)
+        results[name] = {"steps": steps, **quality(G)}
+        r = results[name]
+        print(f"{name:9s}: {steps:6d} steps in {args.seconds:.0f} s | FD {r['fd']:7.1f} | "
+              f"classes {r['classes']}/10 | KL to uniform {r['kl_uniform']:.3f} | confident {r['confident']:.1%}")
+    print(f"real vs real FD floor: {floor:.1f}")
+    t, c = results["tutorial"], results["coursekit"]
+    print(f"RESULT seconds={args.seconds:.0f} tutorial_steps={t['steps']} coursekit_steps={c['steps']} "
+          f"tutorial_fd={t['fd']:.1f} coursekit_fd={c['fd']:.1f} floor_fd={floor:.1f} "
+          f"tutorial_classes={t['classes']} coursekit_classes={c['classes']} "
+          f"tutorial_confident={t['confident']:.3f} coursekit_confident={c['confident']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
