@@ -20,6 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.transforms.v2 import functional as TF
 
 import coursekit as ck
 from coursekit import style
@@ -126,7 +127,9 @@ def main() -> None:
 
     results, drop = {}, None
     for size in (128, 256):
-        content, style_img = style.prepare("chelsea.png", size).to(device), style.prepare("starry_night.jpg", size).to(device)
+        content = style.prepare("chelsea.png", size).to(device)
+        # the tutorial's model needs both images at one size (its content loss also sees the style image)
+        style_img = TF.resize(style.prepare("starry_night.jpg", size), list(content.shape[-2:]), antialias=True).to(device)
         tutorial = lambda n: run_tutorial(cnn.to(device), content, style_img, n)  # noqa: E731
         histories = []
         coursekit = lambda n: histories.append(style.transfer(content, style_img, size=size, steps=n, optimizer="lbfgs",  # noqa: E731

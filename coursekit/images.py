@@ -6,6 +6,7 @@ style images (from a path or a URL).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import urllib.request
 from pathlib import Path
@@ -40,6 +41,17 @@ def open_rgb(path: str | os.PathLike) -> Image.Image:
             return to_rgb(img)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise DataError(f"{path}: not a readable image ({err})") from err
+
+
+def decode_bytes(data: bytes, name: str = "uploaded file") -> torch.Tensor:
+    """Image file contents (e.g. from an upload widget) -> (1, 3, H, W) float in [0, 1]."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            rgb = to_rgb(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"{name}: not a readable image ({err})") from err
+    return TF.pil_to_tensor(rgb).unsqueeze(0).float() / 255
 
 
 def square_uint8(img: Image.Image, size: int) -> torch.Tensor:

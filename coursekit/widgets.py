@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt
 import torch
 
 from .callbacks import sample
-from .plot import show_images
+from .images import decode_bytes
+from .plot import LivePlot, show_images
 
 
 def slerp(z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -58,3 +59,36 @@ def latent_explorer(G: torch.nn.Module, steps: int = 10) -> W.Widget:
         w.observe(redraw, names="value")
     redraw()
     return W.VBox([W.HBox([seed_a, seed_b, t]), out])
+
+
+def style_transfer_app(content="chelsea.png", style="starry_night.jpg", extractor=None) -> W.Widget:
+    """Upload your own content and style images, set the weights and size, press Run.
+
+    Without uploads the given course images are used. The result is previewed live.
+    """
+    from . import style as st  # style transfer sits above widgets' other imports
+
+    uploads = {"content": W.FileUpload(accept="image/*", description="content image"),
+               "style": W.FileUpload(accept="image/*", description="style image")}
+    sliders = {"style_weight": W.FloatLogSlider(1e2, base=10, min=0, max=4, description="style weight"),
+               "content_weight": W.FloatLogSlider(10, base=10, min=-1, max=3, description="content weight"),
+               "tv_weight": W.FloatLogSlider(0.1, base=10, min=-3, max=1, description="TV weight")}
+    size = W.IntSlider(128, min=64, max=512, step=32, description="size (px)")
+    steps = W.IntSlider(150, min=10, max=600, step=10, description="steps")
+    run, out = W.Button(description="Run", button_style="success", icon="play"), W.Output()
+
+    def picked(name: str, default):
+        files = uploads[name].value  # ipywidgets 8: a tuple of {"name", "content", ...}
+        return decode_bytes(bytes(files[-1]["content"]), files[-1]["name"]) if files else default
+
+    def on_run(_):
+        with out:
+            out.clear_output(wait=True)
+            live = LivePlot({"losses": ["style", "content", "tv"]}, with_images=True)
+            preview = lambda step, image, h: live.update(step, {k: h[k][-1] for k in ("style", "content", "tv")},  # noqa: E731
+                                                         images=image * 2 - 1)
+            st.transfer(picked("content", content), picked("style", style), size=size.value, steps=steps.value,
+                        extractor=extractor, callback=preview, **{k: w.value for k, w in sliders.items()})
+
+    run.on_click(on_run)
+    return W.VBox([W.HBox(list(uploads.values())), W.HBox(list(sliders.values())), W.HBox([size, steps, run]), out])
