@@ -12,11 +12,9 @@ import argparse
 import time
 
 import torch
-import torchvision
-from torch.utils.data import DataLoader
-from torchvision import transforms
 
 import coursekit as ck
+from tutorial import mnist_loader
 
 
 def images_per_second(batches, n_batches: int, batch_size: int, device: torch.device) -> float:
@@ -47,10 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device) if args.device else ck.runtime.pick_device()
 
-    tutorial_set = torchvision.datasets.MNIST(
-        ck.data.stage_mnist_for_torchvision(), train=True, download=False,
-        transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))]))
-    tutorial = DataLoader(tutorial_set, batch_size=args.batch_size, shuffle=True, drop_last=True)
+    tutorial = mnist_loader(args.batch_size)
     coursekit = ck.data.load_mnist(train=True).batches(args.batch_size, device)
 
     # sanity: both give the same value range and shape

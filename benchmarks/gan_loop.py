@@ -17,12 +17,9 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
-import torchvision
-from torch.utils.data import DataLoader
-from torchvision import transforms
 
 import coursekit as ck
+from tutorial import mnist_loader, plain_step
 
 BATCH = 128
 
@@ -33,22 +30,6 @@ def make_models(device):
     opts = (torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
             torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)))
     return G, D, *opts
-
-
-def plain_step(G, D, opt_g, opt_d, real, z):
-    """One fp32 D step and G step, as the PyTorch DCGAN tutorial writes them."""
-    fake = G(z)
-    loss_d = (F.binary_cross_entropy_with_logits(D(real), torch.full((len(real),), 0.9, device=real.device))
-              + F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(real), device=real.device)))
-    opt_d.zero_grad()
-    loss_d.backward()
-    opt_d.step()
-    out = D(fake)
-    loss_g = F.binary_cross_entropy_with_logits(out, torch.ones(len(real), device=real.device))
-    opt_g.zero_grad()
-    loss_g.backward()
-    opt_g.step()
-    return loss_d, loss_g, out
 
 
 def run_tutorial(loader, models, steps, device) -> float:
@@ -93,10 +74,7 @@ def main() -> None:
     device = ck.runtime.pick_device()
     print(f"coursekit precision: {args.precision} -> {ck.train._amp_dtype(device, args.precision) or 'fp32'}")
 
-    tv_set = torchvision.datasets.MNIST(ck.data.stage_mnist_for_torchvision(), train=True, download=False,
-                                        transform=transforms.Compose([transforms.ToTensor(),
-                                                                      transforms.Normalize((0.5,), (0.5,))]))
-    loader = DataLoader(tv_set, batch_size=BATCH, shuffle=True, drop_last=True)
+    loader = mnist_loader(BATCH)
     batches = ck.data.load_mnist(train=True).batches(BATCH, device)
     premade = ([batches.next_batch() for _ in range(20)], [torch.randn(BATCH, 100, device=device) for _ in range(20)])
     models = {name: make_models(device) for name in ("tutorial", "coursekit", "bound")}

@@ -14,21 +14,16 @@ import argparse
 import time
 
 import torch
-import torchvision
-from torch.utils.data import DataLoader
-from torchvision import transforms
 
 import coursekit as ck
-from gan_loop import BATCH, make_models, plain_step
+from gan_loop import BATCH, make_models
+from tutorial import mnist_loader, plain_step
 
 
 def train_tutorial(seconds: float, device) -> tuple[torch.nn.Module, int]:
     """The tutorial loop: DataLoader + ToTensor/Normalize, fp32, `.item()` every step."""
     G, D, opt_g, opt_d = make_models(device)
-    data = torchvision.datasets.MNIST(ck.data.stage_mnist_for_torchvision(), train=True, download=False,
-                                      transform=transforms.Compose([transforms.ToTensor(),
-                                                                    transforms.Normalize((0.5,), (0.5,))]))
-    loader = DataLoader(data, batch_size=BATCH, shuffle=True, drop_last=True)
+    loader = mnist_loader(BATCH)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for real, _ in loader:

@@ -133,7 +133,7 @@ def main() -> None:
         tutorial = lambda n: run_tutorial(cnn.to(device), content, style_img, n)  # noqa: E731
         histories = []
         coursekit = lambda n: histories.append(style.transfer(content, style_img, size=size, steps=n, optimizer="lbfgs",  # noqa: E731
-                                                              extractor=extractor, device=device)[1])
+                                                              extractor=extractor, device=device, progress=False)[1])
         tutorial(3), coursekit(3)  # warm-up: kernel selection
         results[size] = (steps_per_second(tutorial, args.steps), steps_per_second(coursekit, args.steps))
         if size == 128:

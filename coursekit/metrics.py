@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from . import runtime
 from .callbacks import sample
@@ -33,7 +34,7 @@ def train_mnist_classifier(device: torch.device | str = "cpu", epochs: int = 3, 
     batches = load_mnist(train=True).batches(128, device, seed=seed, with_labels=True)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     amp = runtime.amp_dtype(device)
-    for _ in range(epochs):
+    for _ in tqdm(range(epochs), desc="training the MNIST classifier (once)", unit="epoch"):
         for x, y in batches:
             with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
                 loss = F.cross_entropy(model(x), y)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 from torchvision.transforms.v2 import functional as TF
+from tqdm.auto import tqdm
 
 from . import runtime
 from .checks import check_images
@@ -170,7 +171,8 @@ def prepare(image, size: int) -> torch.Tensor:
 def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: str = "adam", lr: float | None = None,
              style_weight: float = 1e2, content_weight: float = 10.0, tv_weight: float = 0.1, init: str = "content",
              extractor: VGGFeatures | None = None, device: torch.device | str | None = None, callback=None,
-             style_layers=STYLE_LAYERS, content_layers=CONTENT_LAYERS, seed: int = 0) -> tuple[torch.Tensor, dict]:
+             style_layers=STYLE_LAYERS, content_layers=CONTENT_LAYERS, seed: int = 0,
+             progress: bool = True) -> tuple[torch.Tensor, dict]:
     """Optimise an image's pixels: content_weight * content + style_weight * style + tv_weight * TV.
 
     content, style: path, URL, course image name or tensor (see `prepare`).
@@ -223,7 +225,7 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
         return total
 
     start = time.perf_counter()
-    for step in range(1, steps + 1):
+    for step in tqdm(range(1, steps + 1), desc=f"style transfer ({optimizer})", disable=not progress, leave=False):
         opt.step(closure)
         with torch.no_grad():
             image.clamp_(0, 1)

@@ -1,0 +1,29 @@
+"""Every benchmark runs end to end (tiny sizes) and ends with a well-formed RESULT line."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.parametrize("script, args, keys", [
+    ("data_pipeline.py", ["--batches", "20"], ["tutorial_img_s", "coursekit_img_s", "speedup"]),
+    ("gan_loop.py", ["--steps", "20", "--repeats", "1"],
+     ["tutorial_img_s", "coursekit_img_s", "bound_img_s", "speedup", "of_bound"]),
+    ("gan_quality.py", ["--seconds", "2", "--samples", "500"],
+     ["seconds", "tutorial_steps", "coursekit_steps", "tutorial_fd", "coursekit_fd", "floor_fd"]),
+    ("style_transfer.py", ["--steps", "3"], ["tutorial_steps_s", "coursekit_steps_s", "speedup", "style_loss_drop"]),
+])
+def test_benchmark_ends_with_a_result_line(script, args, keys, data_root):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"}, cwd=BENCHMARKS)
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("RESULT "), last
+    values = dict(pair.split("=") for pair in last.split()[1:])
+    assert [k for k in keys if k not in values] == []
+    assert all(re.fullmatch(r"-?[\d.]+", v) for v in values.values()), values
