@@ -4,9 +4,13 @@ Both train the reference MLP GAN (same initial weights, batch 128, Adam 2e-4/0.5
 smoothing 0.9) on all 60,000 MNIST digits for `--seconds` each, one after the other in one
 process. Then both generators are scored with the course's MNIST classifier: Fréchet distance
 on its features (FID-like, not comparable to Inception FID), classes covered, confident share.
-The floor is the FD between two disjoint sets of real digits. Ends with a RESULT line.
+The floor is the FD between two disjoint sets of real digits.
 
-    python benchmarks/gan_quality.py [--seconds 300] [--samples 5000]
+Does mixed precision cost quality? A second check trains `train_gan` for the same number of
+steps (`--precision-steps`) in fp32 and in the automatic precision (bf16 on a CPU with native
+bf16), from the same weights and noise, and scores both. Ends with a RESULT line.
+
+    python benchmarks/gan_quality.py [--seconds 300] [--samples 5000] [--precision-steps 3000]
 """
 from __future__ import annotations
 
@@ -42,10 +46,18 @@ def train_coursekit(seconds: float, device) -> tuple[torch.nn.Module, int]:
     return G, history["step"][-1]
 
 
+def train_steps(steps: int, precision: str, device) -> torch.nn.Module:
+    G, D = make_models(device)[:2]
+    ck.train.train_gan(G, D, ck.data.load_mnist().batches(BATCH, device), steps=steps, precision=precision,
+                       log_every=50, progress=False)
+    return G
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--precision-steps", type=int, default=3000)
     args = parser.parse_args()
     device = ck.runtime.pick_device()
     quality = ck.metrics.DigitQuality(device, n=args.samples)
@@ -59,11 +71,18 @@ def main() -> None:
         print(f"{name:9s}: {steps:6d} steps in {args.seconds:.0f} s | FD {r['fd']:7.1f} | "
               f"classes {r['classes']}/10 | KL to uniform {r['kl_uniform']:.3f} | confident {r['confident']:.1%}")
     print(f"real vs real FD floor: {floor:.1f}")
+
+    auto = ck.train._amp_dtype(device, "auto")
+    same_steps = {p: quality(train_steps(args.precision_steps, p, device)) for p in ("fp32", "auto")}
+    print(f"same {args.precision_steps} steps: fp32 FD {same_steps['fp32']['fd']:.1f} | "
+          f"auto ({auto or 'fp32'}) FD {same_steps['auto']['fd']:.1f}")
     t, c = results["tutorial"], results["coursekit"]
     print(f"RESULT seconds={args.seconds:.0f} tutorial_steps={t['steps']} coursekit_steps={c['steps']} "
           f"tutorial_fd={t['fd']:.1f} coursekit_fd={c['fd']:.1f} floor_fd={floor:.1f} "
           f"tutorial_classes={t['classes']} coursekit_classes={c['classes']} "
-          f"tutorial_confident={t['confident']:.3f} coursekit_confident={c['confident']:.3f}")
+          f"tutorial_confident={t['confident']:.3f} coursekit_confident={c['confident']:.3f} "
+          f"precision_steps={args.precision_steps} fp32_fd={same_steps['fp32']['fd']:.1f} "
+          f"auto_fd={same_steps['auto']['fd']:.1f}")
 
 
 if __name__ == "__main__":

@@ -76,4 +76,4 @@ class DeviceBatches:
     def load_state_dict(self, state: dict) -> None:
         self.epoch, self.position = state["epoch"], state["position"]
         self.order = None if state["order"] is None else state["order"].to(self.device)
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())  # RNG states are CPU byte tensors, even for CUDA

@@ -67,8 +67,12 @@ def amp_dtype(device: torch.device | str) -> torch.dtype | None:
     elsewhere it is emulated and slower than fp32. MPS: None.
     """
     device = torch.device(device)
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cuda":  # emulated bf16 (e.g. on Colab's T4) is slow: ask for the native kind
+        try:
+            native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # torch < 2.3 has no such argument and reports native support only
+            native_bf16 = torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if native_bf16 else torch.float16
     if device.type == "cpu" and _cpu_has_native_bf16():
         return torch.bfloat16
     return None

@@ -189,6 +189,8 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
     # Mixed precision: a bf16/fp16 copy of the frozen network, made once. (Autocast would re-cast
     # the frozen weights on every forward pass: a third of a step's time on a CPU.)
     low = runtime.amp_dtype(device)
+    if low == torch.float16:  # fp16 gradients on the pixels would underflow without loss scaling: use fp32
+        low = None
     net = extractor if low is None else copy.deepcopy(extractor).to(low)
     features = lambda x: net(x if low is None else x.to(low))  # noqa: E731  losses are computed in fp32
 

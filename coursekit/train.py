@@ -76,7 +76,7 @@ class GANRun:
     def load_state_dict(self, state: dict) -> None:
         for name in ("G", "D", "opt_g", "opt_d", "data", "scaler_d", "scaler_g"):
             getattr(self, name).load_state_dict(state[name])
-        self.z_generator.set_state(state["z_generator"])
+        self.z_generator.set_state(state["z_generator"].cpu())  # loaded with map_location=device
         self.step = state["step"]
         self.history = defaultdict(list, state["history"])
 
