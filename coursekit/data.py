@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from . import runtime
 from .batches import DeviceBatches
-from .checks import DataError, check_images
+from .checks import DataError
 from .images import IMAGE_SUFFIXES, load_image, open_rgb, square_uint8, to_rgb
 
 FLOWERS17_URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/17/17flowers.tgz"
@@ -206,7 +206,7 @@ def load_flowers102(split: str = "train", size: int = 64, root: str | Path | Non
     root = runtime.data_root(root)
     to_square = lambda img: square_uint8(img, size)  # noqa: E731  PIL RGB -> (3, size, size) uint8
     datasets = [_download(lambda s=s: torchvision.datasets.Flowers102(root, split=s, transform=to_square,
-                                                                       download=download), "Flowers-102", root)
+                                                                       download=download), "Flowers-102", root, download)
                 for s in split.split("+")]
     folder = root / "flowers-102"
 
@@ -312,17 +312,14 @@ def _missing(what: str, root: Path, detail: str = ""):
                     f"(needs internet), or set COURSEKIT_DATA to a folder that already has it.")
 
 
-def _download(make, what: str, root: Path):
+def _download(make, what: str, root: Path, download: bool = True):
     """Run a torchvision download/open call, turning its failures into one clear DataError."""
     try:
         return make()
     except (RuntimeError, OSError, ValueError) as err:  # URLError is an OSError
+        if not download:
+            raise DataError(f"{what} not found or incomplete under {root} ({err}). Call the loader with "
+                            "download=True (needs internet), or set COURSEKIT_DATA to a folder that has it.") from err
         raise DataError(f"could not get {what} into {root} ({type(err).__name__}: {err}). "
                         "Check your internet connection and retry; offline, set COURSEKIT_DATA to a "
                         "folder that already holds the data set (see data/README.md).") from err
-
-
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (N, C, H, W) in [0, 255] -> float in [-1, 1], the scale the GAN lessons use."""
-    check_images(images, dtype=torch.uint8)
-    return images.float().div(127.5).sub(1)

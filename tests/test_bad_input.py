@@ -59,6 +59,11 @@ def test_missing_flowers17_says_where_to_get_it(tmp_path):
         ck.data.load_flowers17(root=tmp_path, download=False)
 
 
+def test_missing_flowers102_says_what_to_do(tmp_path):
+    with pytest.raises(DataError, match=r"Flowers-102 not found or incomplete under .*download=True.*COURSEKIT_DATA"):
+        ck.data.load_flowers102(root=tmp_path, download=False)
+
+
 def test_missing_flowers102_image_is_named(data_root, tmp_path):
     folder = tmp_path / "flowers-102"
     (folder / "jpg").mkdir(parents=True)
