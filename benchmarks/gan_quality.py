@@ -8,13 +8,15 @@ The floor is the FD between two disjoint sets of real digits.
 
 Does mixed precision cost quality? A second check trains `train_gan` for the same number of
 steps (`--precision-steps`) in fp32 and in the automatic precision (bf16 on a CPU with native
-bf16), from the same weights and noise, and scores both. Ends with a RESULT line.
+bf16), for several seeds (`--precision-seeds`; one GAN run is too noisy to judge), and reports
+the mean and spread of FD for each. Ends with a RESULT line.
 
-    python benchmarks/gan_quality.py [--seconds 300] [--samples 5000] [--precision-steps 3000]
+    python benchmarks/gan_quality.py [--seconds 300] [--samples 5000] [--precision-steps 3000] [--precision-seeds 3]
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -46,10 +48,11 @@ def train_coursekit(seconds: float, device) -> tuple[torch.nn.Module, int]:
     return G, history["step"][-1]
 
 
-def train_steps(steps: int, precision: str, device) -> torch.nn.Module:
-    G, D = make_models(device)[:2]
-    ck.train.train_gan(G, D, ck.data.load_mnist().batches(BATCH, device), steps=steps, precision=precision,
-                       log_every=50, progress=False)
+def train_steps(steps: int, precision: str, seed: int, device) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    G, D = ck.nets.MLPGenerator().to(device), ck.nets.MLPDiscriminator().to(device)
+    ck.train.train_gan(G, D, ck.data.load_mnist().batches(BATCH, device, seed=seed), steps=steps, precision=precision,
+                       seed=seed, log_every=50, progress=False)
     return G
 
 
@@ -58,6 +61,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--precision-steps", type=int, default=3000)
+    parser.add_argument("--precision-seeds", type=int, default=3)
     args = parser.parse_args()
     device = ck.runtime.pick_device()
     quality = ck.metrics.DigitQuality(device, n=args.samples)
@@ -73,16 +77,21 @@ def main() -> None:
     print(f"real vs real FD floor: {floor:.1f}")
 
     auto = ck.train._amp_dtype(device, "auto")
-    same_steps = {p: quality(train_steps(args.precision_steps, p, device)) for p in ("fp32", "auto")}
-    print(f"same {args.precision_steps} steps: fp32 FD {same_steps['fp32']['fd']:.1f} | "
-          f"auto ({auto or 'fp32'}) FD {same_steps['auto']['fd']:.1f}")
+    fds = {p: [] for p in ("fp32", "auto")}
+    for seed in range(args.precision_seeds):
+        for p in fds:  # interleaved, so both precisions see the same machine conditions
+            fds[p].append(quality(train_steps(args.precision_steps, p, seed, device))["fd"])
+        print(f"seed {seed}, {args.precision_steps} steps: fp32 FD {fds['fp32'][-1]:.1f} | "
+              f"auto ({auto or 'fp32'}) FD {fds['auto'][-1]:.1f}")
+    mean = {p: statistics.mean(v) for p, v in fds.items()}
+    spread = {p: statistics.stdev(v) if len(v) > 1 else 0.0 for p, v in fds.items()}
     t, c = results["tutorial"], results["coursekit"]
     print(f"RESULT seconds={args.seconds:.0f} tutorial_steps={t['steps']} coursekit_steps={c['steps']} "
           f"tutorial_fd={t['fd']:.1f} coursekit_fd={c['fd']:.1f} floor_fd={floor:.1f} "
           f"tutorial_classes={t['classes']} coursekit_classes={c['classes']} "
           f"tutorial_confident={t['confident']:.3f} coursekit_confident={c['confident']:.3f} "
-          f"precision_steps={args.precision_steps} fp32_fd={same_steps['fp32']['fd']:.1f} "
-          f"auto_fd={same_steps['auto']['fd']:.1f}")
+          f"precision_steps={args.precision_steps} fp32_fd={mean['fp32']:.1f} fp32_fd_sd={spread['fp32']:.1f} "
+          f"auto_fd={mean['auto']:.1f} auto_fd_sd={spread['auto']:.1f}")
 
 
 if __name__ == "__main__":
