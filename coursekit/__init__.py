@@ -15,9 +15,10 @@ Modules, lowest first (a module only imports those above it):
     nets     the lesson models (plain nn.Modules)
     train    the GAN loop;  callbacks  checkpoints, samples, live plots for it
     metrics  FID-like distance, class coverage and confidence for MNIST samples
-    widgets  ipywidgets toys: latent-space explorer
+    style    style transfer: VGG19 features, Gram matrices, content/style/TV losses
+    widgets  ipywidgets toys: latent-space explorer, style-transfer app
 """
-from . import runtime, checks, images, batches, data, plot, nets, train, callbacks, metrics, widgets  # noqa: F401
+from . import runtime, checks, images, batches, data, plot, nets, train, callbacks, metrics, style, widgets  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"

@@ -123,9 +123,11 @@ def train_gan(G, D, data, config: GANConfig | None = None, callbacks=(), *, d_st
     "seconds": [...]}, one entry per log step, ready for `coursekit.plot.plot_history`.
     """
     cfg = GANConfig(**{**asdict(config or GANConfig()), **overrides})
-    run = _make_run(G, D, data, cfg)
+    device = next(G.parameters()).device
+    amp = _amp_dtype(device, cfg.precision)       # None means plain fp32
+    run = _make_run(G, D, data, cfg, device, amp)
     _call(callbacks, "on_start", run)
-    autocast = _autocast(run.device, cfg.precision)
+    autocast = torch.autocast(device.type, dtype=amp) if amp is not None else contextlib.nullcontext()
     sums = torch.zeros(4, device=run.device)      # loss_d, loss_g, d_real, d_fake summed since the last log
     bad_step = torch.full((), -1, device=run.device, dtype=torch.long)
     since_log, start = 0, time.perf_counter() - (run.history["seconds"][-1] if run.history["seconds"] else 0.0)
@@ -163,9 +165,7 @@ def train_gan(G, D, data, config: GANConfig | None = None, callbacks=(), *, d_st
     return dict(run.history)
 
 
-def _make_run(G, D, data, cfg: GANConfig) -> GANRun:
-    device = next(G.parameters()).device
-    amp = _amp_dtype(device, cfg.precision)
+def _make_run(G, D, data, cfg: GANConfig, device: torch.device, amp: torch.dtype | None) -> GANRun:
     use_scaler = amp == torch.float16  # fp16 needs loss scaling; bf16 and fp32 do not
     return GANRun(G, D, adam(G.parameters(), cfg.lr_g, cfg.betas), adam(D.parameters(), cfg.lr_d, cfg.betas),
                   data, cfg, device, torch.Generator(device=device).manual_seed(cfg.seed),
@@ -206,11 +206,6 @@ def _amp_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     if precision not in choices:
         raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', got {precision!r}")
     return choices[precision]
-
-
-def _autocast(device: torch.device, precision: str):
-    dtype = _amp_dtype(device, precision)
-    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
 def _call(callbacks, hook: str, run: GANRun) -> None:

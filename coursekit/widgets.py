@@ -9,6 +9,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
 
+from . import style as st
 from .callbacks import sample
 from .images import decode_bytes
 from .plot import LivePlot, show_images
@@ -66,8 +67,6 @@ def style_transfer_app(content="chelsea.png", style="starry_night.jpg", extracto
 
     Without uploads the given course images are used. The result is previewed live.
     """
-    from . import style as st  # style transfer sits above widgets' other imports
-
     uploads = {"content": W.FileUpload(accept="image/*", description="content image"),
                "style": W.FileUpload(accept="image/*", description="style image")}
     sliders = {"style_weight": W.FloatLogSlider(1e2, base=10, min=0, max=4, description="style weight"),
