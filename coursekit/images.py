@@ -33,25 +33,19 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def open_rgb(path: str | os.PathLike) -> Image.Image:
-    """Open an image file as RGB, or raise DataError naming the file."""
+def open_rgb(path: str | os.PathLike | io.BytesIO, name: str | None = None) -> Image.Image:
+    """Open an image file (a path, or file contents in a BytesIO) as RGB, or raise DataError naming it."""
     try:
         with Image.open(path) as img:
             img.load()  # decode now, so a truncated file fails here, not later
             return to_rgb(img)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise DataError(f"{path}: not a readable image ({err})") from err
+        raise DataError(f"{name or path}: not a readable image ({err})") from err
 
 
 def decode_bytes(data: bytes, name: str = "uploaded file") -> torch.Tensor:
     """Image file contents (e.g. from an upload widget) -> (1, 3, H, W) float in [0, 1]."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            rgb = to_rgb(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise DataError(f"{name}: not a readable image ({err})") from err
-    return TF.pil_to_tensor(rgb).unsqueeze(0).float() / 255
+    return TF.pil_to_tensor(open_rgb(io.BytesIO(data), name)).unsqueeze(0).float() / 255
 
 
 def square_uint8(img: Image.Image, size: int) -> torch.Tensor:

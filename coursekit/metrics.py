@@ -44,15 +44,10 @@ def train_mnist_classifier(device: torch.device | str = "cpu", epochs: int = 3, 
     return model.eval()
 
 
-@torch.no_grad()
 def accuracy(model: MNISTClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Share of correctly classified images; images (N, 1, 28, 28) uint8."""
-    device = next(model.parameters()).device
-    correct = 0
-    for i in range(0, len(images), 2000):
-        x = images[i: i + 2000].to(device).float().div(127.5).sub(1)
-        correct += (model(x).argmax(1).cpu() == labels[i: i + 2000]).sum().item()
-    return correct / len(images)
+    _, probs = features_and_probs(model, images)
+    return (probs.argmax(1) == labels).double().mean().item()
 
 
 def mnist_classifier(device: torch.device | str = "cpu", verbose: bool = True) -> MNISTClassifier:

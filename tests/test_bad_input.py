@@ -123,3 +123,10 @@ def test_check_images_with_channels_and_size():
         ck.checks.check_images(torch.zeros(2, 1, 28, 20), size=28)
     with pytest.raises(ValueError, match="batch_size must be in 1..4"):
         ck.batches.DeviceBatches(torch.zeros(4, 1, 2, 2, dtype=torch.uint8), batch_size=8)
+
+
+def test_uploaded_bytes_decode_or_name_the_upload(flower_photos):
+    x = ck.images.decode_bytes(flower_photos[0].read_bytes(), "my_flower.jpg")
+    assert x.dim() == 4 and x.shape[:2] == (1, 3) and 0 <= x.min() and x.max() <= 1
+    with pytest.raises(DataError, match="my_notes.jpg: not a readable image"):
+        ck.images.decode_bytes(b"these are not pixels", "my_notes.jpg")
