@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from . import runtime
+from .nets import sample
 from .plot import LivePlot
 
 
@@ -106,14 +107,3 @@ class Evaluate:
     def on_end(self, run) -> None:
         if not self.records or self.records[-1]["step"] != run.step:
             self.records.append({"step": run.step, **self.fn(run.G)})
-
-
-@torch.no_grad()
-def sample(G: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """G(z) in eval mode (BatchNorm uses its running statistics), returned to the CPU as float."""
-    was_training = G.training
-    G.eval()
-    try:
-        return G(z).float().cpu()
-    finally:
-        G.train(was_training)

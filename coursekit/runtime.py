@@ -89,6 +89,35 @@ def _cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def cpu_name() -> str:
+    """The processor's model name, e.g. 'AMD EPYC 9R14' (or the platform's best guess)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def machine_summary(device: torch.device | str = "cpu") -> str:
+    """One line naming the hardware a figure was measured on, and the precision it runs in.
+
+    e.g. 'CPU AMD EPYC, 2 cores, native bf16 (AVX-512 BF16): bf16 autocast | torch 2.14.1'
+    or 'GPU NVIDIA T4: fp16 autocast | torch 2.5.0'. Benchmarks print it and store it with results.
+    """
+    device = torch.device(device)
+    amp = amp_dtype(device)
+    precision = {torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast"}.get(amp, "fp32")
+    if device.type == "cuda":
+        hw = f"GPU {torch.cuda.get_device_name(device)}"
+    else:
+        bf16 = "native bf16 (AVX-512 BF16/AMX)" if _cpu_has_native_bf16() else "no native bf16 (AVX2: fp32 is the fast path)"
+        hw = f"CPU {cpu_name()}, {os.cpu_count()} cores, {bf16}"
+    return f"{hw}: {precision} | torch {torch.__version__}"
+
+
 def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and all GPUs); return a torch.Generator seeded alike."""
     random.seed(seed)
@@ -120,7 +149,15 @@ def cache_dir(*parts: str) -> Path:
     """
     base = Path(os.environ.get("COURSEKIT_CACHE") or Path.home() / ".cache" / "coursekit")
     path = base.expanduser().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        from .checks import DataError  # checks sits above runtime; imported here only for this message
+        raise DataError(f"the cache folder {path} is not writable ({err.strerror or err}). Set COURSEKIT_CACHE "
+                        "to a folder you can write to, e.g. COURSEKIT_CACHE=/tmp/coursekit-cache") from err
     return path
 
 

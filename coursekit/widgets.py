@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt
 import torch
 
 from . import style as st
-from .callbacks import sample
 from .images import decode_bytes
+from .nets import sample
 from .plot import LivePlot, show_images
 
 

@@ -1,0 +1,33 @@
+"""Layers the GAN lessons add to plain networks."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Let D compare each sample with the rest of its batch (Salimans et al. 2016, section 3.2).
+
+    A collapsed generator makes batches of near-identical images; one image at a time, D cannot
+    see that. This layer projects each sample's features x_i (B, in_features) to a matrix
+    M_i (kernels, kernel_dim), measures c_b(i, j) = exp(-||M_i,b - M_j,b||_1) to every other
+    sample j for each kernel b, and appends o_i,b = sum_j c_b(i, j) to the features:
+
+        x (B, in_features) -> (B, in_features + kernels)
+
+    When the batch is diverse the extra features are small; when samples are close they grow,
+    and D learns that "too similar" means "fake".
+    """
+
+    def __init__(self, in_features: int, kernels: int = 32, kernel_dim: int = 8):
+        super().__init__()
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.T.shape[0]:
+            raise ValueError(f"MinibatchDiscrimination expects (B, {self.T.shape[0]}), got {tuple(x.shape)}")
+        m = (x @ self.T.to(x.dtype)).view(-1, self.kernels, self.kernel_dim)     # (B, K, kd)
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)                      # (B, B, K): ||M_i - M_j||_1
+        o = torch.exp(-l1).sum(1) - 1                                            # (B, K), minus the self-term exp(0)
+        return torch.cat([x, o], dim=1)
