@@ -1,14 +1,14 @@
 """Decode single image files robustly: any mode to RGB, EXIF rotation, resize and crop.
 
 Used by `coursekit.data` for folders and data sets, and by style transfer for content and
-style images (from a path or a URL).
+style images (from a path or a URL). URLs are downloaded once into the cache by
+`coursekit.data.download`, which keeps a file only after it decoded here.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import os
-import urllib.request
 from pathlib import Path
 
 import torch
@@ -39,6 +39,9 @@ def open_rgb(path: str | os.PathLike | io.BytesIO, name: str | None = None) -> I
         with Image.open(path) as img:
             img.load()  # decode now, so a truncated file fails here, not later
             return to_rgb(img)
+    except Image.DecompressionBombError as err:  # a header claiming e.g. 20000 x 20000 px
+        raise DataError(f"{name or path}: too large to open safely ({err}). Resize it first, or raise "
+                        "PIL.Image.MAX_IMAGE_PIXELS if you trust the file.") from err
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise DataError(f"{name or path}: not a readable image ({err})") from err
 
@@ -64,19 +67,15 @@ def fit_uint8(img: Image.Image, max_side: int) -> torch.Tensor:
 
 
 def fetch(url: str) -> Path:
-    """Download `url` once into the cache and return the local path (clear error when offline)."""
+    """Download the image at `url` once into the cache and return the local path.
+
+    The file is kept only if it decodes as an image; otherwise (an HTML page, a cut
+    connection, no answer within `coursekit.data.download.TIMEOUT_S`) DataError names the URL.
+    """
+    from .data.download import download_file  # data sits above images in the package's layers
+
     name = hashlib.sha1(url.encode()).hexdigest()[:12] + "_" + Path(url.split("?")[0]).name
-    target = runtime.cache_dir("downloads") / name
-    if not target.exists():
-        partial = target.with_suffix(target.suffix + ".part")
-        try:
-            urllib.request.urlretrieve(url, partial)
-        except OSError as err:
-            partial.unlink(missing_ok=True)
-            raise DataError(f"could not download {url} ({err}). Check the address and your internet "
-                            "connection, or download the file yourself and pass its path.") from err
-        partial.rename(target)
-    return target
+    return download_file(url, runtime.cache_dir("downloads") / name, check=open_rgb, what="an image")
 
 
 def load_image(source: str | os.PathLike, max_side: int | None = None) -> torch.Tensor:

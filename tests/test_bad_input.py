@@ -2,6 +2,7 @@
 import gzip
 import shutil
 import urllib.error
+import urllib.request
 
 import pytest
 import torch
@@ -101,7 +102,7 @@ def test_non_image_file_and_missing_file(tmp_path):
 def test_failed_url_download(monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("offline")
-    monkeypatch.setattr(urllib.request, "urlretrieve", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(DataError, match="could not download https://example.org/cat.jpg"):
         ck.images.load_image("https://example.org/cat.jpg")
 

@@ -1,0 +1,213 @@
+"""Downloads that never hang, never cache a wrong file, and fail with one clear message.
+
+Every file coursekit fetches itself goes through `download_file`:
+
+1. it streams to `<name>.part` with a timeout (`TIMEOUT_S` seconds without a byte from the server),
+2. checks the size the server announced (a cut connection is "truncated", not a broken file later),
+3. checks the checksum from `CHECKSUMS` when the file has one (as d2l's DATA_HUB does),
+4. runs the caller's `check` (e.g. "does it decode as an image?"),
+
+and only then renames the file into place. A failure at any step leaves nothing behind and
+raises a `DataError` that names the URL. Data sets downloaded by torchvision (MNIST,
+Flowers-102, which check their own MD5s) run inside `torchvision_download`, which gives them
+the same timeout, refuses early when the target folder is not writable, and removes the
+folders a failed download created.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from tqdm.auto import tqdm
+
+from ..checks import DataError
+
+TIMEOUT_S = 30.0  # seconds a server may stay silent before a download gives up (tests lower it)
+
+# url -> "algorithm:hex digest" of the exact bytes served there. Downloads of these URLs are
+# refused when the bytes differ. Only digests established from published sources are listed:
+#  - chelsea.png: scikit-image's data registry (skimage/data/_registry.py), SHA-256;
+#  - grace_hopper.jpg: computed from the file in the matplotlib 3.11.2 wheel, SHA-256;
+#  - 17flowers.tgz: the MD5 published with the data set's loaders (torchvision, TFDS); no
+#    SHA-256 of it is published, so its MD5 is checked.
+# The five paintings' full-size originals (pinned by commit, so they cannot change) have no
+# published digest; they are still checked to decode as images before they are cached.
+CHECKSUMS = {
+    "https://raw.githubusercontent.com/scikit-image/scikit-image/v0.26.0/skimage/data/chelsea.png":
+        "sha256:596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
+    "https://raw.githubusercontent.com/matplotlib/matplotlib/v3.11.2/lib/matplotlib/mpl-data/sample_data/grace_hopper.jpg":
+        "sha256:a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130",
+    "https://www.robots.ox.ac.uk/~vgg/data/flowers/17/17flowers.tgz": "md5:b59a65d8d1a99cd66944d474e1289eab",
+}
+_USER_AGENT = "coursekit (https://github.com/generative-image-course)"
+
+
+def download_file(url: str, dest: str | os.PathLike, *, check: Callable[[Path], object] | None = None,
+                  what: str = "the file") -> Path:
+    """Download `url` to `dest` (skipped when `dest` exists) and return `dest`.
+
+    `check(path)` may raise DataError when the bytes are not `what` (e.g. not an image); the
+    error is re-raised naming the URL and nothing is kept. Timeouts, refused connections,
+    truncation and checksum mismatches all raise DataError naming the URL.
+    """
+    dest = Path(dest)
+    if dest.exists():
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    try:
+        size, content_type = _stream(url, part)
+        _verify(url, part, size, content_type, check, what)
+        os.replace(part, dest)
+    finally:
+        part.unlink(missing_ok=True)
+    return dest
+
+
+def _stream(url: str, part: Path) -> tuple[int, str]:
+    """Copy the response body to `part`; returns (bytes received, content type)."""
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response, open(part, "wb") as f:
+            announced = int(response.headers.get("Content-Length") or 0)
+            content_type = response.headers.get_content_type()
+            got = 0
+            with tqdm(total=announced or None, unit="B", unit_scale=True, leave=False,
+                      desc=f"downloading {Path(url).name}", disable=announced < 2**20) as bar:
+                while chunk := response.read(1 << 16):
+                    f.write(chunk)
+                    got += len(chunk)
+                    bar.update(len(chunk))
+    except (TimeoutError, socket.timeout) as err:
+        raise DataError(f"no answer from {url} within {TIMEOUT_S:g} s: the server accepted the connection "
+                        "but sent nothing. Retry later, or download the file yourself and pass its path.") from err
+    except urllib.error.URLError as err:
+        if isinstance(err.reason, (TimeoutError, socket.timeout)):
+            raise DataError(f"no answer from {url} within {TIMEOUT_S:g} s ({err.reason}). Check your internet "
+                            "connection and retry, or download the file yourself and pass its path.") from err
+        raise DataError(f"could not download {url} ({err}). Check the address and your internet "
+                        "connection, or download the file yourself and pass its path.") from err
+    except OSError as err:  # the local side: e.g. the folder is not writable
+        raise DataError(f"could not download {url} to {part} ({type(err).__name__}: {err})") from err
+    if announced and got != announced:
+        raise DataError(f"the download of {url} is truncated: the server announced {announced:,} bytes, "
+                        f"{got:,} arrived. Retry; nothing was kept.")
+    return got, content_type
+
+
+def _verify(url: str, part: Path, size: int, content_type: str, check, what: str) -> None:
+    """Checksum (when known) and the caller's content check, each failure naming the URL."""
+    expected = CHECKSUMS.get(url)
+    if expected:
+        algorithm, digest = expected.split(":")
+        actual = file_digest(part, algorithm)
+        if actual != digest:
+            raise DataError(f"{url} sent {size:,} bytes ({content_type}) whose {algorithm} is {actual}, not the "
+                            f"expected {digest}: a changed or broken file. Nothing was kept; retry later, "
+                            "or download it by hand and check it.")
+    if check is not None:
+        try:
+            check(part)
+        except DataError as err:
+            raise DataError(f"{url} did not send {what}: it sent {size:,} bytes of {content_type} ({err}). "
+                            "Nothing was cached. Open the address in a browser to see what it serves "
+                            "(a login or error page?), or download the file yourself and pass its path.") from err
+
+
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes (sha256, md5, ... anything hashlib knows)."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextmanager
+def socket_timeout(seconds: float) -> Iterator[None]:
+    """Give every socket opened inside the block a `seconds` timeout, then restore the old default.
+
+    torchvision's download helpers call urlopen without a timeout; this is how they get one.
+    """
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+@contextmanager
+def writable_folder(folder: Path, what: str, by_hand: str) -> Iterator[Path]:
+    """Create `folder` for a download of `what`; on any failure inside the block, remove what was created.
+
+    Raises DataError at once when the folder cannot be written (a read-only data folder), saying
+    so instead of blaming the internet connection. `by_hand` says what to fetch manually.
+    """
+    created = _first_missing(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        _remove(created)
+        raise DataError(f"{what} is not in {folder} and cannot be downloaded there: the folder is not writable "
+                        f"({err.strerror or err}). Set COURSEKIT_DATA (or root=) to a folder you can write to, "
+                        f"or download {by_hand} by hand into {folder}.") from err
+    try:
+        yield folder
+    except BaseException:
+        _remove(created)
+        raise
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The topmost folder on the way to `folder` that does not exist yet (None if it exists)."""
+    missing = None
+    for p in [folder, *folder.parents]:
+        if p.exists():
+            break
+        missing = p
+    return missing
+
+
+def _remove(created: Path | None) -> None:
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+
+
+def torchvision_download(make: Callable[[], object], what: str, root: Path, folder: Path,
+                         download: bool = True):
+    """Run a torchvision data set constructor, turning its failures into one clear DataError.
+
+    With `download`, `folder` (where torchvision writes) must be writable; sockets get
+    `TIMEOUT_S`; folders the failed call created are removed again.
+    """
+    if not download:
+        try:
+            return make()
+        except (RuntimeError, OSError, ValueError) as err:
+            raise DataError(f"{what} not found or incomplete under {root} ({err}). Call the loader with "
+                            "download=True (needs internet), or set COURSEKIT_DATA to a folder that has it.") from err
+    try:
+        with writable_folder(folder, what, f"the {what} files"), socket_timeout(TIMEOUT_S):
+            return make()
+    except (RuntimeError, OSError, ValueError) as err:  # URLError and timeouts are OSErrors
+        if isinstance(err, DataError):
+            raise
+        raise DataError(f"could not get {what} into {root} ({type(err).__name__}: {err}). "
+                        "Check your internet connection and retry; offline, set COURSEKIT_DATA to a "
+                        "folder that already holds the data set (see data/README.md).") from err
+
+
+def missing(what: str, root: Path, detail: str = ""):
+    """Raise the DataError for a data set that is not on disk and may not be downloaded."""
+    raise DataError(f"{what} not found: expected {detail or root}. Call the loader with download=True "
+                    f"(needs internet), or set COURSEKIT_DATA to a folder that already has it.")

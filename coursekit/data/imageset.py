@@ -1,0 +1,85 @@
+"""`ImageSet`, the one container every loader returns, and the cache of decoded tensors.
+
+Decoding thousands of JPEGs or IDX files takes seconds; it happens once. The result is saved
+under `runtime.cache_dir("tensors")`, keyed by a fingerprint of the source files, and loaded
+from there next time.
+"""
+from __future__ import annotations
+
+import hashlib
+import operator
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .. import runtime
+from ..batches import DeviceBatches
+
+
+@dataclass
+class ImageSet:
+    """A small image data set held as one tensor.
+
+    images: (N, C, H, W) uint8 in [0, 255];  labels: (N,) int64;  classes: label -> name.
+    skipped: files that could not be read (folders only), with the reason.
+    """
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: list[str]
+    name: str
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        n, c, h, w = self.images.shape
+        return f"ImageSet({self.name!r}: {n} images, {c}x{h}x{w} uint8, {len(self.classes)} classes)"
+
+    def subset(self, n: int, seed: int = 0) -> "ImageSet":
+        """A random subset of `n` images (all of them if n >= len), same order every time."""
+        n = operator.index(n)  # TypeError for 2.5: a count of images is a whole number
+        if n <= 0:
+            raise ValueError(f"subset(n): n must be positive (the number of images to keep), got {n}")
+        if n >= len(self):
+            return self
+        idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
+        return ImageSet(self.images[idx], self.labels[idx], self.classes, f"{self.name} ({n})")
+
+    def batches(self, batch_size: int = 128, device: str | torch.device = "cpu", *,
+                shuffle: bool = True, seed: int = 0, with_labels: bool = False) -> DeviceBatches:
+        """A device-resident batch iterator over this set (see `DeviceBatches`)."""
+        labels = self.labels if with_labels else None
+        return DeviceBatches(self.images, labels, batch_size, device, shuffle=shuffle, seed=seed)
+
+
+def fingerprint(*paths: Path) -> str:
+    """A short hash of file names, sizes and modification times: changes when the source does."""
+    h = hashlib.sha1()
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:10]
+
+
+def cached(key: str, build: Callable[[], ImageSet]) -> ImageSet:
+    """Load the ImageSet cached under `key`, or build it with `build()` and cache it."""
+    path = runtime.cache_dir("tensors") / f"{key}.pt"
+    if path.exists():
+        try:
+            d = torch.load(path, weights_only=True)
+            return ImageSet(d["images"], d["labels"], d["classes"], d["name"], d["skipped"])
+        except Exception as err:  # a half-written or stale cache file: rebuild it
+            warnings.warn(f"ignoring unreadable cache file {path} ({err}); decoding again")
+    s = build()
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        torch.save({"images": s.images, "labels": s.labels, "classes": s.classes,
+                    "name": s.name, "skipped": s.skipped}, tmp)
+        tmp.replace(path)  # atomic: an interrupted save never leaves a broken cache file
+    finally:
+        tmp.unlink(missing_ok=True)
+    return s
