@@ -1,8 +1,18 @@
 """Bad input gets one clear message naming the file or the expected shape, and loses nothing."""
+import errno
 import gzip
+import hashlib
+import http.server
+import pathlib
+import re
 import shutil
+import socket
+import struct
+import threading
+import time
 import urllib.error
 import urllib.request
+import zlib
 
 import pytest
 import torch
@@ -131,3 +141,156 @@ def test_uploaded_bytes_decode_or_name_the_upload(flower_photos):
     assert x.dim() == 4 and x.shape[:2] == (1, 3) and 0 <= x.min() and x.max() <= 1
     with pytest.raises(DataError, match="my_notes.jpg: not a readable image"):
         ck.images.decode_bytes(b"these are not pixels", "my_notes.jpg")
+
+
+# ---------------------------------------------------------------- images and downloads (issue 14)
+def png_header_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels (what a decompression bomb looks like)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_is_skipped_and_named(flower_photos, tmp_path):
+    for photo in flower_photos[:2]:
+        shutil.copy(photo, tmp_path)
+    bomb = tmp_path / "huge.png"
+    bomb.write_bytes(png_header_claiming(20000, 20000))
+    with pytest.warns(UserWarning, match="skipped 1 of 3 files") as record:
+        s = ck.data.load_image_folder(tmp_path, size=16)
+    assert len(s) == 2 and "huge.png: too large to open safely" in s.skipped[0]
+    assert "huge.png" in str(record[0].message)
+    with pytest.raises(DataError, match="huge.png: too large to open safely.*MAX_IMAGE_PIXELS"):
+        ck.images.load_image(bomb)
+    with pytest.raises(DataError, match="huge.png: too large"):
+        ck.images.open_rgb(bomb)
+
+
+@pytest.fixture
+def web():
+    """A local web server on 127.0.0.1: set pages[path] = (content type, body) to serve them."""
+    pages = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            content_type, body = pages[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # keep the test output clean
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield pages, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_html_instead_of_an_image_is_not_cached_and_names_the_url(web, flower_photos, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path))
+    pages, base = web
+    url = f"{base}/flower.jpg"
+    pages["/flower.jpg"] = ("text/html", b"<html><body>Please log in</body></html>")
+    with pytest.raises(DataError, match=f"{re.escape(url)} did not send an image: .* of text/html"):
+        ck.images.load_image(url)
+    assert list((tmp_path / "downloads").iterdir()) == []  # neither the page nor a .part file
+    pages["/flower.jpg"] = ("image/jpeg", flower_photos[0].read_bytes())  # the server is fixed
+    x = ck.images.load_image(url)
+    assert x.shape[:2] == (1, 3) and x.std() > 0.05
+    assert len(list((tmp_path / "downloads").iterdir())) == 1
+
+
+def test_silent_server_times_out_naming_the_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path))
+    monkeypatch.setattr(ck.data.download, "TIMEOUT_S", 1.0)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/starry_night.jpg"
+        start = time.perf_counter()
+        with pytest.raises(DataError, match=f"no answer from {re.escape(url)} within 1 s"):
+            ck.images.load_image(url)
+        assert time.perf_counter() - start < 10
+    assert list((tmp_path / "downloads").iterdir()) == []
+
+
+def test_wrong_checksum_is_refused_and_the_right_one_accepted(web, flower_photos, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path))
+    pages, base = web
+    body = flower_photos[0].read_bytes()
+    pages["/a.jpg"] = ("image/jpeg", body)
+    monkeypatch.setitem(ck.data.download.CHECKSUMS, f"{base}/a.jpg", "sha256:" + "0" * 64)
+    with pytest.raises(DataError, match=f"{re.escape(base)}/a.jpg sent .* whose sha256 is .*not the expected 0000"):
+        ck.images.load_image(f"{base}/a.jpg")
+    assert list((tmp_path / "downloads").iterdir()) == []
+    monkeypatch.setitem(ck.data.download.CHECKSUMS, f"{base}/a.jpg", "sha256:" + hashlib.sha256(body).hexdigest())
+    assert ck.images.load_image(f"{base}/a.jpg").shape[:2] == (1, 3)
+
+
+def test_torchvision_downloads_get_the_timeout_and_restore_it(tmp_path, monkeypatch):
+    seen = []
+
+    def offline(*args, **kwargs):
+        seen.append(socket.getdefaulttimeout())
+        raise urllib.error.URLError("no route to host")
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    monkeypatch.setattr(ck.data.download, "TIMEOUT_S", 7.0)
+    before = socket.getdefaulttimeout()
+    with pytest.raises(DataError, match="could not get MNIST"):
+        ck.data.load_mnist(root=tmp_path, download=True)
+    assert seen == [7.0] and socket.getdefaulttimeout() == before
+
+
+def test_unwritable_cache_is_one_clear_error(tmp_path, monkeypatch):
+    # Tests run as root, where chmod does not stop writes: a folder under a regular file cannot be made.
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path / "a_file" / "cache"))
+    with pytest.raises(DataError, match="cache folder .* is not writable.*COURSEKIT_CACHE"):
+        ck.data.load_mnist(train=False)
+    with pytest.raises(DataError, match="cache folder .* is not writable.*COURSEKIT_CACHE"):
+        ck.data.style_image("chelsea.png", root=tmp_path)  # not in this data folder: would be downloaded
+
+
+def denied(self, *args, **kwargs):
+    raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+
+def test_missing_flowers17_in_a_read_only_folder_says_so(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(DataError, match=r"cannot be downloaded there: the folder is not writable.*"
+                                        r"COURSEKIT_DATA.*17flowers.tgz by hand") as err:
+        ck.data.load_flowers17(root=tmp_path / "a_file" / "data", download=True)
+    assert "internet" not in str(err.value)
+    # A read-only folder as a non-root user sees it (root ignores chmod, so the refusal is simulated).
+    monkeypatch.setattr(pathlib.Path, "touch", denied)
+    with pytest.raises(DataError, match=r"Flowers-17 is not in .*flowers-17 and cannot be downloaded there: "
+                                        r"the folder is not writable \(Permission denied\)") as err:
+        ck.data.load_flowers17(root=tmp_path, download=True)
+    assert "internet" not in str(err.value) and not (tmp_path / "flowers-17").exists()
+
+
+def test_mnist_into_a_read_only_folder_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(pathlib.Path, "touch", denied)
+    with pytest.raises(DataError, match="MNIST is not in .*not writable.*COURSEKIT_DATA") as err:
+        ck.data.load_mnist(root=tmp_path, download=True)
+    assert "internet" not in str(err.value) and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("load", [
+    lambda root: ck.data.load_mnist(root=root, download=True),
+    lambda root: ck.data.load_flowers102("val", size=16, root=root, download=True),
+    lambda root: ck.data.load_flowers17(size=16, root=root, download=True),
+], ids=["mnist", "flowers102", "flowers17"])
+def test_failed_download_leaves_no_empty_folders(load, tmp_path, monkeypatch, capsys):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+    monkeypatch.setattr(urllib.request, "urlopen", offline)  # what torchvision and coursekit call
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(DataError, match="could not"):
+        load(tmp_path / "new" / "data")  # a data folder that does not exist yet
+    with pytest.raises(DataError, match="could not"):
+        load(tmp_path)  # an existing data folder: only what the call created goes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]

@@ -131,6 +131,14 @@ def test_subset_is_stable(data_root):
     assert len(mnist.subset(100)) == 100
 
 
+@pytest.mark.parametrize("n", [-3, 0])
+def test_subset_of_no_images_is_refused(n):
+    s = ck.data.ImageSet(torch.zeros(5, 1, 2, 2, dtype=torch.uint8), torch.arange(5), ["a"], "tiny")
+    with pytest.raises(ValueError, match=f"n must be positive.*got {n}"):
+        s.subset(n)
+    assert len(s.subset(5)) == len(s.subset(99)) == 5
+
+
 def test_plot_grid_ranges_and_live_plot_is_quiet_headless(capsys):
     u8 = torch.full((4, 1, 8, 8), 255, dtype=torch.uint8)
     fl = torch.full((4, 3, 8, 8), -1.0)

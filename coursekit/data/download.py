@@ -16,6 +16,7 @@ folders a failed download created.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import socket
@@ -84,6 +85,10 @@ def _stream(url: str, part: Path) -> tuple[int, str]:
                     f.write(chunk)
                     got += len(chunk)
                     bar.update(len(chunk))
+    except http.client.IncompleteRead as err:  # the connection closed before the announced size
+        raise DataError(f"the download of {url} is truncated: {len(err.partial):,} bytes of the announced "
+                        f"{len(err.partial) + (err.expected or 0):,} arrived before the connection closed. "
+                        "Retry; nothing was kept.") from err
     except (TimeoutError, socket.timeout) as err:
         raise DataError(f"no answer from {url} within {TIMEOUT_S:g} s: the server accepted the connection "
                         "but sent nothing. Retry later, or download the file yourself and pass its path.") from err
@@ -93,8 +98,9 @@ def _stream(url: str, part: Path) -> tuple[int, str]:
                             "connection and retry, or download the file yourself and pass its path.") from err
         raise DataError(f"could not download {url} ({err}). Check the address and your internet "
                         "connection, or download the file yourself and pass its path.") from err
-    except OSError as err:  # the local side: e.g. the folder is not writable
-        raise DataError(f"could not download {url} to {part} ({type(err).__name__}: {err})") from err
+    except (OSError, http.client.HTTPException) as err:  # a dropped connection, or the local folder
+        raise DataError(f"could not download {url} to {part} ({type(err).__name__}: {err}). "
+                        "Retry, or download the file yourself and pass its path.") from err
     if announced and got != announced:
         raise DataError(f"the download of {url} is truncated: the server announced {announced:,} bytes, "
                         f"{got:,} arrived. Retry; nothing was kept.")
