@@ -294,3 +294,27 @@ def test_failed_download_leaves_no_empty_folders(load, tmp_path, monkeypatch, ca
     with pytest.raises(DataError, match="could not"):
         load(tmp_path)  # an existing data folder: only what the call created goes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+
+def test_flowers17_download_is_checked_before_it_is_kept(web, flower_photos, tmp_path, monkeypatch):
+    from test_data import make_flowers17_tgz
+    pages, base = web
+    monkeypatch.setattr(ck.data.flowers, "FLOWERS17_URL", f"{base}/17flowers.tgz")
+    pages["/17flowers.tgz"] = ("text/html", b"<html>moved</html>")
+    with pytest.raises(DataError, match=f"{re.escape(base)}/17flowers.tgz did not send the Flowers-17 archive"):
+        ck.data.load_flowers17(size=16, root=tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+    archive = make_flowers17_tgz(tmp_path / "served.tgz", flower_photos[:3], [1, 81, 161])
+    pages["/17flowers.tgz"] = ("application/x-gzip", archive.read_bytes())
+    s = ck.data.load_flowers17(size=16, root=tmp_path / "data")
+    assert s.labels.tolist() == [0, 1, 2] and (tmp_path / "data" / "flowers-17" / "17flowers.tgz").exists()
+
+
+def test_published_checksums_match_the_copies_we_have(data_root):
+    import matplotlib.cbook
+    digests = ck.data.download.CHECKSUMS
+    assert all(re.fullmatch(r"(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32})", d) for d in digests.values())
+    chelsea = digests[ck.data.STYLE_IMAGES["chelsea.png"]]  # the shared copy is the original bytes
+    assert chelsea == "sha256:" + ck.data.download.file_digest(data_root / "style" / "chelsea.png")
+    hopper = digests[ck.data.STYLE_IMAGES["grace_hopper.jpg"]]  # matplotlib ships the original
+    assert hopper == "sha256:" + ck.data.download.file_digest(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
