@@ -3,11 +3,11 @@ import errno
 import gzip
 import hashlib
 import http.server
-import pathlib
 import re
 import shutil
 import socket
 import struct
+import tempfile
 import threading
 import time
 import urllib.error
@@ -254,8 +254,8 @@ def test_unwritable_cache_is_one_clear_error(tmp_path, monkeypatch):
         ck.data.style_image("chelsea.png", root=tmp_path)  # not in this data folder: would be downloaded
 
 
-def denied(self, *args, **kwargs):
-    raise PermissionError(errno.EACCES, "Permission denied", str(self))
+def denied(*args, dir=None, **kwargs):
+    raise PermissionError(errno.EACCES, "Permission denied", str(dir))
 
 
 def test_missing_flowers17_in_a_read_only_folder_says_so(tmp_path, monkeypatch):
@@ -265,7 +265,7 @@ def test_missing_flowers17_in_a_read_only_folder_says_so(tmp_path, monkeypatch):
         ck.data.load_flowers17(root=tmp_path / "a_file" / "data", download=True)
     assert "internet" not in str(err.value)
     # A read-only folder as a non-root user sees it (root ignores chmod, so the refusal is simulated).
-    monkeypatch.setattr(pathlib.Path, "touch", denied)
+    monkeypatch.setattr(tempfile, "TemporaryFile", denied)
     with pytest.raises(DataError, match=r"Flowers-17 is not in .*flowers-17 and cannot be downloaded there: "
                                         r"the folder is not writable \(Permission denied\)") as err:
         ck.data.load_flowers17(root=tmp_path, download=True)
@@ -273,7 +273,7 @@ def test_missing_flowers17_in_a_read_only_folder_says_so(tmp_path, monkeypatch):
 
 
 def test_mnist_into_a_read_only_folder_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(pathlib.Path, "touch", denied)
+    monkeypatch.setattr(tempfile, "TemporaryFile", denied)
     with pytest.raises(DataError, match="MNIST is not in .*not writable.*COURSEKIT_DATA") as err:
         ck.data.load_mnist(root=tmp_path, download=True)
     assert "internet" not in str(err.value) and list(tmp_path.iterdir()) == []

@@ -1,7 +1,6 @@
 """coursekit.data on the real shared samples: shapes, values, caching, device batches."""
 import io
 import tarfile
-import warnings
 from pathlib import Path
 
 import pytest

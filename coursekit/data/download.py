@@ -20,11 +20,12 @@ import http.client
 import os
 import shutil
 import socket
+import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from tqdm.auto import tqdm
 
@@ -159,9 +160,7 @@ def writable_folder(folder: Path, what: str, by_hand: str) -> Iterator[Path]:
     created = _first_missing(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
+        tempfile.TemporaryFile(dir=folder).close()  # can we write here? (chmod alone does not tell root)
     except OSError as err:
         _remove(created)
         raise DataError(f"{what} is not in {folder} and cannot be downloaded there: the folder is not writable "

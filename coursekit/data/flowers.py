@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tarfile
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 
@@ -36,19 +37,19 @@ def load_flowers102(split: str = "train", size: int = 64, root: str | Path | Non
     """
     root = runtime.data_root(root)
     folder = root / "flowers-102"
-    to_square = lambda img: square_uint8(img, size)  # noqa: E731  PIL RGB -> (3, size, size) uint8
 
-    def open_split(s: str):
-        make = lambda get: torchvision.datasets.Flowers102(root, split=s, transform=to_square,  # noqa: E731
-                                                            download=get)
+    def open_split(s: str, get: bool) -> torchvision.datasets.Flowers102:  # items: (3, size, size) uint8, label
+        return torchvision.datasets.Flowers102(root, split=s, transform=partial(square_uint8, size=size), download=get)
+
+    def open_or_download(s: str) -> torchvision.datasets.Flowers102:
         if download:
             try:  # already there (torchvision checks the .mat files' MD5s): no write access needed
-                return make(False)
+                return open_split(s, False)
             except RuntimeError:
                 pass  # not there yet: download it below
-        return torchvision_download(lambda: make(download), "Flowers-102", root, folder, download)
+        return torchvision_download(lambda: open_split(s, download), "Flowers-102", root, folder, download)
 
-    datasets = [open_split(s) for s in split.split("+")]
+    datasets = [open_or_download(s) for s in split.split("+")]
 
     def build() -> ImageSet:
         images, labels = [], []

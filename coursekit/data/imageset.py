@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import operator
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -39,7 +39,7 @@ class ImageSet:
         n, c, h, w = self.images.shape
         return f"ImageSet({self.name!r}: {n} images, {c}x{h}x{w} uint8, {len(self.classes)} classes)"
 
-    def subset(self, n: int, seed: int = 0) -> "ImageSet":
+    def subset(self, n: int, seed: int = 0) -> ImageSet:
         """A random subset of `n` images (all of them if n >= len), same order every time."""
         n = operator.index(n)  # TypeError for 2.5: a count of images is a whole number
         if n <= 0:
