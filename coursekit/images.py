@@ -84,9 +84,17 @@ def load_image(source: str | os.PathLike, max_side: int | None = None) -> torch.
     With `max_side`, the longer side is resized to it, keeping the aspect ratio.
     """
     source = str(source)
-    path = fetch(source) if source.startswith(("http://", "https://")) else Path(source).expanduser()
-    if not Path(path).exists():
-        raise DataError(f"{path}: no such file")
-    img = open_rgb(path)
+    if source.startswith(("http://", "https://")):
+        path = fetch(source)
+        try:
+            img = open_rgb(path)
+        except DataError:  # a broken file cached by an older coursekit: download it once more
+            path.unlink()
+            img = open_rgb(fetch(source))
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise DataError(f"{path}: no such file")
+        img = open_rgb(path)
     x = fit_uint8(img, max_side) if max_side else TF.pil_to_tensor(img)
     return x.unsqueeze(0).float() / 255

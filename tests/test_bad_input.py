@@ -169,15 +169,15 @@ def test_decompression_bomb_is_skipped_and_named(flower_photos, tmp_path):
 
 @pytest.fixture
 def web():
-    """A local web server on 127.0.0.1: set pages[path] = (content type, body) to serve them."""
+    """A local web server on 127.0.0.1: set pages[path] = (content type, body[, announced size])."""
     pages = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            content_type, body = pages[self.path]
+            content_type, body, *announced = pages[self.path]  # announced: a Content-Length that lies
             self.send_response(200)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(announced[0] if announced else len(body)))
             self.end_headers()
             self.wfile.write(body)
 
@@ -202,7 +202,21 @@ def test_html_instead_of_an_image_is_not_cached_and_names_the_url(web, flower_ph
     pages["/flower.jpg"] = ("image/jpeg", flower_photos[0].read_bytes())  # the server is fixed
     x = ck.images.load_image(url)
     assert x.shape[:2] == (1, 3) and x.std() > 0.05
-    assert len(list((tmp_path / "downloads").iterdir())) == 1
+    cached = list((tmp_path / "downloads").iterdir())
+    assert len(cached) == 1
+    cached[0].write_bytes(b"<html>an older coursekit cached this page</html>")
+    assert torch.equal(ck.images.load_image(url), x)  # downloaded again, not stuck on the bad copy
+
+
+def test_cut_download_is_truncated_and_not_kept(web, flower_photos, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path))
+    pages, base = web
+    body = flower_photos[0].read_bytes()
+    pages["/cut.jpg"] = ("image/jpeg", body[:1000], len(body))
+    with pytest.raises(DataError, match=f"download of {re.escape(base)}/cut.jpg is truncated: the server "
+                                        f"announced {len(body):,} bytes, 1,000 arrived"):
+        ck.images.load_image(f"{base}/cut.jpg")
+    assert list((tmp_path / "downloads").iterdir()) == []
 
 
 def test_silent_server_times_out_naming_the_url(tmp_path, monkeypatch):
