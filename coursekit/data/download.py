@@ -86,17 +86,14 @@ def _stream(url: str, part: Path) -> tuple[int, str]:
                     f.write(chunk)
                     got += len(chunk)
                     bar.update(len(chunk))
-    except http.client.IncompleteRead as err:  # the connection closed before the announced size
-        raise DataError(f"the download of {url} is truncated: {len(err.partial):,} bytes of the announced "
-                        f"{len(err.partial) + (err.expected or 0):,} arrived before the connection closed. "
+    except http.client.IncompleteRead as err:  # a chunked transfer cut short
+        raise DataError(f"the download of {url} is truncated: the connection closed early ({err!r}). "
                         "Retry; nothing was kept.") from err
-    except (TimeoutError, socket.timeout) as err:
-        raise DataError(f"no answer from {url} within {TIMEOUT_S:g} s: the server accepted the connection "
-                        "but sent nothing. Retry later, or download the file yourself and pass its path.") from err
+    except _TIMEOUTS as err:  # connected, then silence
+        raise _no_answer(url) from err
     except urllib.error.URLError as err:
-        if isinstance(err.reason, (TimeoutError, socket.timeout)):
-            raise DataError(f"no answer from {url} within {TIMEOUT_S:g} s ({err.reason}). Check your internet "
-                            "connection and retry, or download the file yourself and pass its path.") from err
+        if isinstance(err.reason, _TIMEOUTS):  # no connection within the timeout
+            raise _no_answer(url) from err
         raise DataError(f"could not download {url} ({err}). Check the address and your internet "
                         "connection, or download the file yourself and pass its path.") from err
     except (OSError, http.client.HTTPException) as err:  # a dropped connection, or the local folder
@@ -106,6 +103,14 @@ def _stream(url: str, part: Path) -> tuple[int, str]:
         raise DataError(f"the download of {url} is truncated: the server announced {announced:,} bytes, "
                         f"{got:,} arrived. Retry; nothing was kept.")
     return got, content_type
+
+
+_TIMEOUTS = (TimeoutError, socket.timeout)  # the same class from Python 3.10 on
+
+
+def _no_answer(url: str) -> DataError:
+    return DataError(f"no answer from {url} within {TIMEOUT_S:g} s. Check your internet connection and retry "
+                     "later, or download the file yourself and pass its path.")
 
 
 def _verify(url: str, part: Path, size: int, content_type: str, check, what: str) -> None:
