@@ -268,8 +268,9 @@ def test_unwritable_cache_is_one_clear_error(tmp_path, monkeypatch):
         ck.data.style_image("chelsea.png", root=tmp_path)  # not in this data folder: would be downloaded
 
 
-def denied(*args, dir=None, **kwargs):
-    raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+def denied(*args, **kwargs):
+    """What creating a file in a read-only folder raises for a user who is not root."""
+    raise PermissionError(errno.EACCES, "Permission denied", str(kwargs.get("dir")))
 
 
 def test_missing_flowers17_in_a_read_only_folder_says_so(tmp_path, monkeypatch):
