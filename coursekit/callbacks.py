@@ -1,22 +1,26 @@
-"""Callbacks for `coursekit.train.train_gan`: a few lines each, so you can write your own.
+"""Callbacks for `coursekit.train.train_gan` and `train_likelihood`: a few lines each, so you can write your own.
 
-A callback is any object with some of these methods, each given the `GANRun` (models,
-optimizers, `step`, `history`, `logged` averages):
+A callback is any object with some of these methods, each given the `coursekit.train.Run`
+(`models`, `optimizers`, `step`, `history`, `logged` averages; `run.G`, `run.D` for a GAN):
 
     on_start(run)      before the first step (Checkpoint resumes here)
     on_log(run)        every `log_every` steps, after the losses were checked
     on_end(run)        after the last step
     on_interrupt(run)  after Ctrl-C / the stop button, at a step boundary
+    on_diverged(run)   when training stopped on NaN / exploding values (Checkpoint restores weights)
 
 They run in the order given.
 """
 from __future__ import annotations
 
+import os
+import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from . import runtime
+from . import runtime, storage
 from .nets import sample
 from .plot import LivePlot
 
@@ -24,22 +28,36 @@ from .plot import LivePlot
 class Checkpoint:
     """Save the whole run every `every` steps, at the end and on interrupt; resume at start.
 
-    The file is `checkpoint_dir(run_name)/last.pt`. Resuming restores weights, optimizer
-    moments, the step counter and every random stream, so the resumed run continues exactly
-    as if it had never stopped.
+    Files: `checkpoint_dir(run_name)/last.pt`, and `previous.pt` (the one before it), so a
+    broken last write never costs the run. Resuming restores weights, optimizer moments, the
+    step counter and every random stream, so the resumed run continues exactly as if it had
+    never stopped.
+
+    A checkpoint belongs to one run: resuming with a different architecture, data set size,
+    batch size or setting (learning rate, seed, label smoothing, ...) is refused with the
+    difference named. Only `steps`, `log_every`, `max_seconds` and `progress` may change
+    (e.g. to train longer). To try other settings, use another `run_name`, or
+    `resume=False` to start this one afresh. After a divergence the models in memory are
+    restored to the last checkpoint.
     """
 
     def __init__(self, run_name: str, every: int = 1000, resume: bool = True, folder: str | Path | None = None):
-        self.path = Path(folder or runtime.checkpoint_dir(run_name)) / "last.pt"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a whole number >= 1, got {every!r}")
+        folder = Path(folder) if folder else runtime.checkpoint_dir(run_name)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path, self.previous = folder / "last.pt", folder / "previous.pt"
         self.every, self.resume, self.saved_step = every, resume, 0
 
     def on_start(self, run) -> None:
-        if self.resume and self.path.exists():
-            run.load_state_dict(torch.load(self.path, map_location=run.device, weights_only=True))
-            self.saved_step = run.step
-            run.last_checkpoint = f"step {run.step}, {self.path}"
-            print(f"resumed from {self.path} at step {run.step}")
+        if not self.resume or not (self.path.exists() or self.previous.exists()):
+            return
+        state, path = self._load_newest_good()
+        _check_same_run(run, state, path)
+        run.load_state_dict(state)
+        self.saved_step = run.step
+        run.last_checkpoint = f"step {run.step}, {path}"
+        print(f"resumed from {path} at step {run.step}")
 
     def on_log(self, run) -> None:
         if run.step - self.saved_step >= self.every:
@@ -52,12 +70,73 @@ class Checkpoint:
         self.save(run)
         print(f"interrupted: saved step {run.step} to {self.path}; run the cell again to resume")
 
+    def on_diverged(self, run) -> None:
+        """Put the last good weights back into the models in memory."""
+        if self.path.exists() and run.last_checkpoint:
+            run.load_state_dict(storage.load(self.path, run.device, "checkpoint"))
+            run.restored = f"step {run.step} from {self.path}"
+
     def save(self, run) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        torch.save(run.state_dict(), tmp)
-        tmp.replace(self.path)  # atomic: a crash mid-save never destroys the previous checkpoint
+        """Write last.pt atomically, keeping the one before as previous.pt."""
+        state = run.state_dict()
+        self.path.with_suffix(".tmp").unlink(missing_ok=True)  # left by a run killed mid-write (older coursekit)
+        if self.path.exists():
+            os.replace(self.path, self.previous)
+        storage.atomic_save(state, self.path)
         self.saved_step = run.step
         run.last_checkpoint = f"step {run.step}, {self.path}"
+
+    def _load_newest_good(self) -> tuple[dict, Path]:
+        """last.pt, or previous.pt (with a warning) if last.pt is broken; CheckpointError if neither loads."""
+        errors = []
+        for path in (self.path, self.previous):
+            if not path.exists():
+                continue
+            try:
+                state = storage.load(path, "cpu", "checkpoint")
+                if errors:
+                    warnings.warn(f"{errors[0]}; resuming from the one before it, {path}")
+                return state, path
+            except storage.CheckpointError as err:
+                errors.append(str(err))
+        raise storage.CheckpointError(f"{'; '.join(errors)}. To start this run afresh, delete {self.path.parent} "
+                                      "or pass Checkpoint(..., resume=False).")
+
+
+def _check_same_run(run, state: dict, path: Path) -> None:
+    """Refuse a checkpoint of another run, naming what differs."""
+    where = (f"Use another run name for a new run, or Checkpoint(..., resume=False) to start {path.parent.name} "
+             f"afresh (or delete {path.parent}).")
+    if "signature" not in state or "config" not in state:
+        raise storage.CheckpointError(f"{path} was written by an older coursekit or another program. {where}")
+    saved, now = state["signature"], run.signature()
+    if saved["models"] != now["models"] or saved["shapes"] != now["shapes"]:
+        detail = _first_difference(saved["shapes"], now["shapes"]) if saved["models"] == now["models"] else \
+            f"models {saved['models']} vs now {now['models']}"
+        raise storage.CheckpointError(f"{path} holds another architecture ({detail}). {where}")
+    if saved["data"] != now["data"]:
+        changed = {k: (saved["data"].get(k), v) for k, v in now["data"].items() if saved["data"].get(k) != v}
+        text = ", ".join(f"{k} {a} -> now {b}" for k, (a, b) in changed.items())
+        raise storage.CheckpointError(f"{path} was trained on other data ({text}). {where}")
+    config = asdict(run.config)
+    changed = [k for k, v in config.items() if k not in run.config.RESUMABLE_CHANGES
+               and _plain(state["config"].get(k)) != _plain(v)]
+    if changed:
+        text = ", ".join(f"{k}={state['config'].get(k)!r} (now {config[k]!r})" for k in changed)
+        raise storage.CheckpointError(f"{path} was trained with {text}. A checkpoint continues the same run; "
+                                      f"only {', '.join(run.config.RESUMABLE_CHANGES)} may change. {where}")
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _first_difference(a: dict, b: dict) -> str:
+    for model in b:
+        for name in sorted(set(a.get(model, {})) | set(b[model])):
+            if a.get(model, {}).get(name) != b[model].get(name):
+                return f"{model}.{name}: {a.get(model, {}).get(name)} saved vs {b[model].get(name)} now"
+    return "parameter shapes differ"
 
 
 class FixedNoiseSamples:
@@ -94,16 +173,17 @@ class LiveGANPlot:
 class Evaluate:
     """Every `every` steps call `fn(G) -> dict of numbers` (e.g. a quality metric) and record it.
 
-    records: list of {"step": ..., **fn(G)}, one per evaluation, the last at the end of training.
+    records: list of {"step": ..., **fn(model)}, one per evaluation, the last at the end of training.
+    model: which of the run's models to pass ("G" for a GAN, "model" for `train_likelihood`).
     """
 
-    def __init__(self, fn, every: int = 1000):
-        self.fn, self.every, self.records = fn, every, []
+    def __init__(self, fn, every: int = 1000, model: str = "G"):
+        self.fn, self.every, self.model, self.records = fn, every, model, []
 
     def on_log(self, run) -> None:
         if not self.records or run.step - self.records[-1]["step"] >= self.every:
-            self.records.append({"step": run.step, **self.fn(run.G)})
+            self.records.append({"step": run.step, **self.fn(run.models[self.model])})
 
     def on_end(self, run) -> None:
         if not self.records or self.records[-1]["step"] != run.step:
-            self.records.append({"step": run.step, **self.fn(run.G)})
+            self.records.append({"step": run.step, **self.fn(run.models[self.model])})

@@ -111,7 +111,7 @@ class PoisonAt:
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(digits, tmp_path):
     G, D = fresh_models()
     ckpt = Checkpoint("x", every=10, folder=tmp_path)
-    with pytest.raises(TrainingDiverged, match=r"NaN or infinite at step 13: .*last checkpoint \(step 12"):
+    with pytest.raises(TrainingDiverged, match=r"at step 13: .*last checkpoint \(step 12"):
         ck.train.train_gan(G, D, digits.batches(128), steps=40, log_every=4, progress=False,
                            callbacks=[ckpt, PoisonAt(12)])
     saved = torch.load(tmp_path / "last.pt", weights_only=True)

@@ -1,7 +1,7 @@
 """Measuring generated digits instead of eyeballing them.
 
-The course trains its own small MNIST classifier (`mnist_classifier`, cached after the first
-run) and uses it three ways:
+A small MNIST classifier (its weights ship with the package: `coursekit.pretrained.mnist_classifier`)
+is used three ways:
 
 - **Fréchet distance (FD)** between the classifier's 128-d penultimate features of real and of
   generated digits: the recipe of FID, but with a different network, so it is *FID-like*. Its
@@ -15,75 +15,51 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from .. import runtime
-from ..data import load_mnist
 from ..nets import MNISTClassifier, sample
 from .frechet import frechet_distance
 
-CLASSIFIER_FILE = "mnist_classifier_v1.pt"
-
-
-# ---------------------------------------------------------------- the measuring stick
-def train_mnist_classifier(device: torch.device | str = "cpu", epochs: int = 3, seed: int = 0) -> MNISTClassifier:
-    """Train the small CNN on the 60,000 MNIST training digits (Adam 1e-3, batch 128)."""
-    device = torch.device(device)
-    torch.manual_seed(seed)
-    model = MNISTClassifier().to(device)
-    batches = load_mnist(train=True).batches(128, device, seed=seed, with_labels=True)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    amp = runtime.amp_dtype(device)
-    for _ in tqdm(range(epochs), desc="training the MNIST classifier (once)", unit="epoch"):
-        for x, y in batches:
-            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return model.eval()
-
-
-def accuracy(model: MNISTClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """Share of correctly classified images; images (N, 1, 28, 28) uint8."""
-    _, probs = features_and_probs(model, images)
-    return (probs.argmax(1) == labels).double().mean().item()
-
-
-def mnist_classifier(device: torch.device | str = "cpu", verbose: bool = True) -> MNISTClassifier:
-    """The course's MNIST classifier: loaded from the cache, or trained once (about a minute on CPU)."""
-    path = runtime.cache_dir("models") / CLASSIFIER_FILE
-    model = MNISTClassifier()
-    if path.exists():
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(saved["state_dict"])
-        acc, source = saved["test_accuracy"], f"loaded from {path}"
-    else:
-        trained = train_mnist_classifier(device)
-        model.load_state_dict({k: v.cpu() for k, v in trained.state_dict().items()})
-        test = load_mnist(train=False)
-        acc, source = accuracy(model, test.images, test.labels), "trained now"
-        tmp = path.with_suffix(".tmp")
-        torch.save({"state_dict": model.state_dict(), "test_accuracy": acc}, tmp)
-        tmp.replace(path)
-    if verbose:
-        print(f"MNIST classifier ({source}): {acc:.2%} accuracy on the 10,000 held-out test digits")
-    return model.to(device).eval()
-
-
 # ---------------------------------------------------------------- the measures
+def as_classifier_input(images: torch.Tensor) -> torch.Tensor:
+    """Check the range of digits for the classifier: uint8 [0, 255] -> float [-1, 1]; float must be in [-1, 1].
+
+    Raises ValueError for other dtypes, non-finite values, or floats that look like [0, 1] or [0, 255].
+    """
+    if images.dtype == torch.uint8:
+        return images.float().div(127.5).sub(1)
+    if not images.is_floating_point():
+        raise ValueError(f"digits must be uint8 in [0, 255] or float in [-1, 1], got dtype {images.dtype}")
+    if len(images) == 0:
+        raise ValueError("no images to score (got an empty batch)")
+    low, high = images.min().item(), images.max().item()
+    if not torch.isfinite(images).all():
+        raise ValueError("digits contain NaN or infinite values: the generator has diverged?")
+    if low < -1.01 or high > 1.01:
+        raise ValueError(f"float digits must be in [-1, 1] (as G's tanh gives), got values in [{low:.3g}, {high:.3g}]: "
+                         "for 0-255 pixels pass uint8 (x.round().to(torch.uint8)) or x / 127.5 - 1")
+    if low >= 0:
+        raise ValueError(f"float digits must be in [-1, 1] (background -1), got values in [{low:.3g}, {high:.3g}], "
+                         "which looks like [0, 1]: pass x * 2 - 1")
+    return images.float()
+
+
 @torch.no_grad()
 def features_and_probs(model: MNISTClassifier, images: torch.Tensor, batch: int = 1000):
     """images (N, 1, 28, 28) float in [-1, 1] or uint8 -> (features (N, 128) float64, probs (N, 10))."""
     device = next(model.parameters()).device
     feats, probs = [], []
     for i in range(0, len(images), batch):
-        x = images[i: i + batch].to(device)
-        x = x.float().div(127.5).sub(1) if x.dtype == torch.uint8 else x.float()
+        x = as_classifier_input(images[i: i + batch]).to(device)
         f = model.features(x)
         feats.append(f.double().cpu())
         probs.append(F.softmax(model.head(f), dim=1).cpu())
     return torch.cat(feats), torch.cat(probs)
+
+
+def accuracy(model: MNISTClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of correctly classified images; images (N, 1, 28, 28) uint8 or float in [-1, 1], labels (N,)."""
+    _, probs = features_and_probs(model, images)
+    return (probs.argmax(1) == labels.cpu()).double().mean().item()
 
 
 def class_coverage(probs: torch.Tensor, present_share: float = 0.01, confident_prob: float = 0.9) -> dict:
@@ -102,30 +78,38 @@ def class_coverage(probs: torch.Tensor, present_share: float = 0.01, confident_p
 
 
 class DigitQuality:
-    """Score generated digits against real held-out digits: FD, class coverage, confidence.
+    """Score generated digits against real digits: FD, class coverage, confidence. A pure measure:
 
-        quality = DigitQuality(device)     # trains or loads the classifier, embeds real digits once
-        quality(G)                         # -> {"fd": ..., "classes": ..., "kl_uniform": ..., "confident": ...}
-        quality.floor()                    # FD between two disjoint sets of real digits
+        classifier = ck.pretrained.mnist_classifier(device)              # the shipped stick
+        quality = DigitQuality(classifier, test.subset(2000).images)     # embeds the real digits once
+        quality(G)                  # -> {"fd": ..., "classes": ..., "kl_uniform": ..., "confident": ...}
+        quality.score_images(x)     # the same for images (N, 1, 28, 28): uint8, or float in [-1, 1]
+        quality.floor(other_real)   # FD between two sets of real digits: the best reachable
+
+    real_images: (N, 1, 28, 28) uint8 or float in [-1, 1]. `quality(G)` draws as many samples as
+    there are real images, from a fixed seed, so two generators are compared on the same noise.
     """
 
-    def __init__(self, device: torch.device | str = "cpu", n: int = 2000, seed: int = 0):
-        self.device, self.n, self.seed = torch.device(device), n, seed
-        self.classifier = mnist_classifier(self.device)
-        self.real_feats, _ = features_and_probs(self.classifier, load_mnist(train=False).subset(n, seed).images)
+    def __init__(self, classifier: MNISTClassifier, real_images: torch.Tensor, seed: int = 0):
+        if not isinstance(classifier, MNISTClassifier):
+            raise TypeError(f"classifier must be an MNISTClassifier (ck.pretrained.mnist_classifier()), "
+                            f"got {type(classifier).__name__}")
+        if len(real_images) < 2:
+            raise ValueError(f"need at least 2 real images to compare against, got {len(real_images)}")
+        self.classifier, self.n, self.seed = classifier.eval(), len(real_images), seed
+        self.real_feats, _ = features_and_probs(self.classifier, real_images)
 
     def score_images(self, images: torch.Tensor) -> dict:
-        """images (N, 1, 28, 28) in [-1, 1] (or uint8) -> the quality dict."""
+        """images (N, 1, 28, 28) uint8 or float in [-1, 1] -> the quality dict."""
         feats, probs = features_and_probs(self.classifier, images)
         return {"fd": frechet_distance(self.real_feats, feats), **class_coverage(probs)}
 
     @torch.no_grad()
     def __call__(self, G: torch.nn.Module) -> dict:
-        """Sample n digits from G (eval mode, fixed seed) and score them."""
+        """Sample as many digits as there are real ones from G (eval mode, fixed seed) and score them."""
         z = torch.randn(self.n, G.z_dim, generator=torch.Generator().manual_seed(self.seed))
         return self.score_images(sample(G, z.to(next(G.parameters()).device)))
 
-    def floor(self) -> float:
-        """FD between the held-out digits and as many real training digits: the best reachable."""
-        other = load_mnist(train=True).subset(self.n, self.seed).images
-        return frechet_distance(self.real_feats, features_and_probs(self.classifier, other)[0])
+    def floor(self, other_real_images: torch.Tensor) -> float:
+        """FD between the reference digits and other real digits (e.g. training digits): the best reachable."""
+        return frechet_distance(self.real_feats, features_and_probs(self.classifier, other_real_images)[0])

@@ -11,6 +11,13 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     symmetric matrix S_a^(1/2) S_b S_a^(1/2), which stays stable when a covariance is singular
     (e.g. a collapsed generator).
     """
+    for name, f in (("feats_a", feats_a), ("feats_b", feats_b)):
+        if f.dim() != 2 or len(f) < 2:
+            raise ValueError(f"{name} must be (N, D) with N >= 2 samples (a covariance needs two), got {tuple(f.shape)}")
+        if not torch.isfinite(f).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+    if feats_a.shape[1] != feats_b.shape[1]:
+        raise ValueError(f"feature sizes differ: {feats_a.shape[1]} vs {feats_b.shape[1]} (same network and layer?)")
     a, b = feats_a.double(), feats_b.double()
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)

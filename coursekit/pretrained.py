@@ -1,0 +1,138 @@
+"""Trained helper models that ship with the package: the course's measuring sticks.
+
+FID is useful because everyone measures with the same Inception network. Our sticks work the
+same way: their weights are committed in `coursekit/weights/` with a SHA-256, so every student,
+on every machine, gets the same numbers for the same images, and nobody waits for a training.
+
+    classifier = ck.pretrained.mnist_classifier(device)   # prints "... loaded (shipped, SHA-256 ok) ..."
+
+If a shipped file is missing (an unusual install) or damaged (its hash differs), the model is
+trained once with the same recipe, cached in `runtime.cache_dir("models")`, and the line says
+"trained". The weights were made by this module's script, which prints seed, epochs, accuracy
+and the hash to paste below:
+
+    python -m coursekit.pretrained mnist_classifier
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import runtime, storage
+from .data import load_mnist
+from .metrics.digits import accuracy
+from .nets import MNISTClassifier
+
+WEIGHTS_DIR = runtime.PACKAGE_DIR / "weights"
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """A model whose trained weights ship with the package.
+
+    make: builds the untrained model;  train(device) -> (state_dict, info) is the recipe that made
+    the shipped file (info: seed, epochs, accuracy, ...);  sha256: the shipped file's hash.
+    """
+    name: str
+    sha256: str
+    make: Callable[[], nn.Module]
+    train: Callable[[torch.device], tuple[dict, dict]]
+
+    @property
+    def path(self) -> Path:
+        return WEIGHTS_DIR / f"{self.name}.pt"
+
+
+def load_or_train(spec: Shipped, device: torch.device | str = "cpu", verbose: bool = True) -> nn.Module:
+    """The model of `spec` with its shipped weights (hash-checked), else trained once and cached.
+
+    Prints one line saying which happened. Returns the model in eval mode on `device`.
+    """
+    model, source = spec.make(), None
+    if spec.path.exists():
+        if storage.sha256(spec.path) == spec.sha256:
+            saved, source = storage.load(spec.path, what="shipped weights"), "loaded (shipped, SHA-256 ok)"
+        else:
+            print(f"{spec.path} does not match its SHA-256 (damaged or changed): training {spec.name} instead")
+    if source is None:
+        cached = runtime.cache_dir("models") / f"{spec.name}.pt"
+        try:
+            saved, source = storage.load(cached, what="cached model"), f"loaded from the cache ({cached})"
+        except storage.CheckpointError:
+            state, info = spec.train(torch.device(device))
+            saved, source = {"state_dict": state, "info": info}, "trained now (no shipped weights found)"
+            storage.atomic_save(saved, cached)
+    model.load_state_dict(saved["state_dict"])
+    if verbose:
+        info = ", ".join(f"{k} {v}" for k, v in saved["info"].items() if k != "machine")
+        print(f"{spec.name}: {source}: {info}")
+    return model.to(device).eval()
+
+
+# ---------------------------------------------------------------- the MNIST classifier
+def train_mnist_classifier(device: torch.device, epochs: int = 3, seed: int = 0) -> tuple[dict, dict]:
+    """The recipe of the shipped MNIST classifier: Adam 1e-3, batch 128, `epochs` over the 60,000 training digits.
+
+    Returns (state_dict on the CPU, info with the accuracy on the 10,000 held-out test digits).
+    """
+    device = torch.device(device)
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    model = MNISTClassifier().to(device)
+    batches = load_mnist(train=True).batches(128, device, seed=seed, with_labels=True)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    amp = runtime.amp_dtype(device)
+    for _ in tqdm(range(epochs), desc="training the MNIST classifier", unit="epoch"):
+        for x, y in batches:
+            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    model = model.eval().cpu()
+    test = load_mnist(train=False)
+    info = {"test_accuracy": round(accuracy(model, test.images, test.labels), 4), "epochs": epochs, "seed": seed,
+            "seconds": round(time.perf_counter() - start), "machine": runtime.machine_summary(device)}
+    return model.state_dict(), info
+
+
+MNIST_CLASSIFIER = Shipped(
+    name="mnist_classifier",
+    sha256="",  # filled in below by `python -m coursekit.pretrained mnist_classifier`
+    make=MNISTClassifier,
+    train=train_mnist_classifier,
+)
+
+
+def mnist_classifier(device: torch.device | str = "cpu", verbose: bool = True) -> MNISTClassifier:
+    """The course's MNIST classifier (the digit measuring stick), shipped with the package."""
+    return load_or_train(MNIST_CLASSIFIER, device, verbose)
+
+
+SHIPPED = {spec.name: spec for spec in (MNIST_CLASSIFIER,)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Train a shipped model with its recipe and write coursekit/weights/NAME.pt")
+    parser.add_argument("name", choices=sorted(SHIPPED))
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+    spec = SHIPPED[args.name]
+    device = torch.device(args.device) if args.device else runtime.pick_device()
+    state, info = spec.train(device)
+    WEIGHTS_DIR.mkdir(exist_ok=True)
+    storage.atomic_save({"state_dict": state, "info": info}, spec.path)
+    print(f"{spec.name}: {info}")
+    print(f"wrote {spec.path} ({spec.path.stat().st_size:,} bytes), sha256={storage.sha256(spec.path)}")
+
+
+if __name__ == "__main__":
+    main()
