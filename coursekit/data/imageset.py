@@ -17,6 +17,7 @@ import torch
 
 from .. import runtime
 from ..batches import DeviceBatches
+from ..storage import atomic_save
 
 
 @dataclass
@@ -75,11 +76,6 @@ def cached(key: str, build: Callable[[], ImageSet]) -> ImageSet:
         except Exception as err:  # a half-written or stale cache file: rebuild it
             warnings.warn(f"ignoring unreadable cache file {path} ({err}); decoding again")
     s = build()
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.save({"images": s.images, "labels": s.labels, "classes": s.classes,
-                    "name": s.name, "skipped": s.skipped}, tmp)
-        tmp.replace(path)  # atomic: an interrupted save never leaves a broken cache file
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_save({"images": s.images, "labels": s.labels, "classes": s.classes,
+                 "name": s.name, "skipped": s.skipped}, path)  # an interrupted save leaves no broken file
     return s
