@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
     device = torch.device(args.device) if args.device else ck.runtime.pick_device()
+    print(ck.runtime.machine_summary(device))
 
     tutorial = mnist_loader(args.batch_size)
     coursekit = ck.data.load_mnist(train=True).batches(args.batch_size, device)

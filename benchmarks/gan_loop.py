@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     args = parser.parse_args()
     device = ck.runtime.pick_device()
-    print(f"coursekit precision: {args.precision} -> {ck.train._amp_dtype(device, args.precision) or 'fp32'}")
+    print(ck.runtime.machine_summary(device))
+    print(f"coursekit precision: {args.precision} -> {ck.train.resolve_precision(device, args.precision) or 'fp32'}")
 
     loader = mnist_loader(BATCH)
     batches = ck.data.load_mnist(train=True).batches(BATCH, device)

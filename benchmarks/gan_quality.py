@@ -64,8 +64,10 @@ def main() -> None:
     parser.add_argument("--precision-seeds", type=int, default=3)
     args = parser.parse_args()
     device = ck.runtime.pick_device()
-    quality = ck.metrics.DigitQuality(device, n=args.samples)
-    floor = quality.floor()
+    print(ck.runtime.machine_summary(device))
+    classifier = ck.pretrained.mnist_classifier(device)
+    quality = ck.metrics.DigitQuality(classifier, ck.data.load_mnist(train=False).subset(args.samples).images)
+    floor = quality.floor(ck.data.load_mnist(train=True).subset(args.samples).images)
 
     results = {}
     for name, train in (("tutorial", train_tutorial), ("coursekit", train_coursekit)):
@@ -76,7 +78,7 @@ def main() -> None:
               f"classes {r['classes']}/10 | KL to uniform {r['kl_uniform']:.3f} | confident {r['confident']:.1%}")
     print(f"real vs real FD floor: {floor:.1f}")
 
-    auto = ck.train._amp_dtype(device, "auto")
+    auto = ck.train.resolve_precision(device, "auto")
     fds = {p: [] for p in ("fp32", "auto")}
     for seed in range(args.precision_seeds):
         for p in fds:  # interleaved, so both precisions see the same machine conditions

@@ -46,9 +46,9 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", what
     if not path.exists():
         raise CheckpointError(f"{what} {path} does not exist")
     if path.stat().st_size == 0:
-        raise CheckpointError(f"{what} {path} is empty (0 bytes): it was never fully written. Delete it.")
+        raise CheckpointError(f"{what} {path} is empty (0 bytes): it was never fully written; delete it")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, zipfile errors ...
-        first = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        raise CheckpointError(f"{what} {path} is truncated or not a coursekit file ({first}). Delete it.") from err
+        raise CheckpointError(f"{what} {path} is truncated or not a coursekit file ({type(err).__name__} while "
+                              f"reading its {path.stat().st_size:,} bytes): delete it") from err

@@ -7,7 +7,8 @@ import coursekit as ck
 
 @pytest.fixture(scope="module")
 def quality(data_root):
-    return ck.metrics.DigitQuality(n=2000)
+    classifier = ck.pretrained.mnist_classifier()
+    return ck.metrics.DigitQuality(classifier, ck.data.load_mnist(train=False).subset(2000).images)
 
 
 def test_classifier_is_accurate_on_held_out_digits(quality):
@@ -17,7 +18,7 @@ def test_classifier_is_accurate_on_held_out_digits(quality):
 
 def test_fd_separates_real_from_noise_and_from_one_class(quality):
     test = ck.data.load_mnist(train=False)
-    floor = quality.floor()  # held-out real digits vs real training digits
+    floor = quality.floor(ck.data.load_mnist(train=True).subset(2000).images)  # held-out vs training digits
     noise = quality.score_images(torch.rand(2000, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1)
     ones = quality.score_images(test.images[test.labels == 1][:1000])
     assert floor < noise["fd"] / 20 and floor < ones["fd"] / 20
@@ -50,3 +51,42 @@ def test_fd_falls_as_the_gan_trains(quality, data_root):
     assert [r["step"] for r in evaluate.records] == [50, 550, 1000]
     assert untrained > fds[0] > fds[1] > fds[2] and fds[2] < untrained / 3
     assert evaluate.records[-1]["classes"] == 10
+
+
+# ---------------------------------------------------------------- bad input to the measures
+@pytest.mark.parametrize("convert, message", [
+    (lambda x: x.float() / 255, r"looks like \[0, 1\]: pass x \* 2 - 1"),
+    (lambda x: x.float(), r"must be in \[-1, 1\].*got values in \[0, 255\].*pass uint8"),
+    (lambda x: x.long(), r"uint8 in \[0, 255\] or float in \[-1, 1\], got dtype torch.int64"),
+    (lambda x: x.float().div(127.5).sub(1).index_fill(0, torch.tensor([3]), float("nan")), "NaN"),
+    (lambda x: x[:0].float(), "empty"),
+])
+def test_digits_in_the_wrong_range_or_dtype_are_refused(quality, convert, message):
+    digits = ck.data.load_mnist(train=False).images[:200]
+    with pytest.raises(ValueError, match=message):
+        quality.score_images(convert(digits))
+
+
+def test_the_same_digits_score_the_same_as_uint8_or_as_minus_one_to_one(quality):
+    digits = ck.data.load_mnist(train=False).images[:500]
+    a, b = quality.score_images(digits), quality.score_images(digits.float() / 127.5 - 1)
+    assert abs(a["fd"] - b["fd"]) < 1e-6 * a["fd"]
+
+
+@pytest.mark.parametrize("a, b, message", [
+    (torch.randn(50, 8), torch.randn(50, 9), "feature sizes differ: 8 vs 9"),
+    (torch.randn(1, 8), torch.randn(50, 8), "N >= 2 samples"),
+    (torch.randn(0, 8), torch.randn(50, 8), "N >= 2 samples"),
+    (torch.randn(50), torch.randn(50, 8), r"must be \(N, D\)"),
+    (torch.randn(50, 8).index_fill(0, torch.tensor([0]), float("nan")), torch.randn(50, 8), "NaN"),
+])
+def test_frechet_distance_checks_its_input_first(a, b, message):
+    with pytest.raises(ValueError, match=message):
+        ck.metrics.frechet_distance(a, b)
+
+
+def test_a_measure_needs_real_images_and_the_classifier(quality):
+    with pytest.raises(ValueError, match="at least 2 real images"):
+        ck.metrics.DigitQuality(quality.classifier, ck.data.load_mnist(train=False).images[:1])
+    with pytest.raises(TypeError, match="must be an MNISTClassifier"):
+        ck.metrics.DigitQuality(torch.nn.Linear(2, 2), ck.data.load_mnist(train=False).images[:10])
