@@ -9,9 +9,10 @@ Modules, lowest first (a module only imports those above it):
     runtime  device, seeds, quick/full budgets, data/cache/checkpoint folders
     checks   clear errors for bad input
     storage  atomic saves, SHA-256, clear errors for broken files
+    download downloads with a timeout, size and checksum checks, nothing kept on failure
     images   decoding single image files
     batches  device-resident batch iterator
-    data     data sets as one uint8 tensor
+    data     data sets as one uint8 tensor (a package: MNIST, flowers, folders, the decoded-tensor cache)
     plot     image grids, loss curves, live training plot
     nets     the lesson models (plain nn.Modules), one file per family
     train    the training engine: GAN and likelihood-model steps;  callbacks  checkpoints, samples, live plots
@@ -20,7 +21,7 @@ Modules, lowest first (a module only imports those above it):
     style    style transfer: VGG19 features, Gram matrices, content/style/TV losses
     widgets  ipywidgets toys: latent-space explorer, style-transfer app
 """
-from . import runtime, checks, storage, images, batches, data, plot, nets, train, callbacks, metrics, pretrained, style, widgets  # noqa: F401
+from . import runtime, checks, storage, download, images, batches, data, plot, nets, train, callbacks, metrics, pretrained, style, widgets  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 
 Used by `coursekit.data` for folders and data sets, and by style transfer for content and
 style images (from a path or a URL). URLs are downloaded once into the cache by
-`coursekit.data.download`, which keeps a file only after it decoded here.
+`coursekit.download`, which keeps a file only after it decoded here.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from . import runtime
 from .checks import DataError
+from .download import download_file
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -70,9 +71,8 @@ def fetch(url: str) -> Path:
     """Download the image at `url` once into the cache and return the local path.
 
     The file is kept only if it decodes as an image; otherwise (an HTML page, a cut
-    connection, no answer within `coursekit.data.download.TIMEOUT_S`) DataError names the URL.
+    connection, no answer within `coursekit.download.TIMEOUT_S`) DataError names the URL.
     """
-    from .data.download import download_file  # data sits above images in the package's layers
 
     name = hashlib.sha1(url.encode()).hexdigest()[:12] + "_" + Path(url.split("?")[0]).name
     return download_file(url, runtime.cache_dir("downloads") / name, check=open_rgb, what="an image")

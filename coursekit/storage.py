@@ -31,13 +31,18 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
     return path
 
 
-def sha256(path: str | os.PathLike) -> str:
-    """The SHA-256 of a file's bytes, as 64 hex digits."""
-    h = hashlib.sha256()
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes (sha256, md5, ... anything hashlib knows)."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, as 64 hex digits."""
+    return file_digest(path, "sha256")
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", what: str = "file") -> dict:

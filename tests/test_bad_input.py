@@ -221,7 +221,7 @@ def test_cut_download_is_truncated_and_not_kept(web, flower_photos, tmp_path, mo
 
 def test_silent_server_times_out_naming_the_url(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSEKIT_CACHE", str(tmp_path))
-    monkeypatch.setattr(ck.data.download, "TIMEOUT_S", 1.0)
+    monkeypatch.setattr(ck.download, "TIMEOUT_S", 1.0)
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never answers
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/starry_night.jpg"
         start = time.perf_counter()
@@ -236,11 +236,11 @@ def test_wrong_checksum_is_refused_and_the_right_one_accepted(web, flower_photos
     pages, base = web
     body = flower_photos[0].read_bytes()
     pages["/a.jpg"] = ("image/jpeg", body)
-    monkeypatch.setitem(ck.data.download.CHECKSUMS, f"{base}/a.jpg", "sha256:" + "0" * 64)
+    monkeypatch.setitem(ck.download.CHECKSUMS, f"{base}/a.jpg", "sha256:" + "0" * 64)
     with pytest.raises(DataError, match=f"{re.escape(base)}/a.jpg sent .* whose sha256 is .*not the expected 0000"):
         ck.images.load_image(f"{base}/a.jpg")
     assert list((tmp_path / "downloads").iterdir()) == []
-    monkeypatch.setitem(ck.data.download.CHECKSUMS, f"{base}/a.jpg", "sha256:" + hashlib.sha256(body).hexdigest())
+    monkeypatch.setitem(ck.download.CHECKSUMS, f"{base}/a.jpg", "sha256:" + hashlib.sha256(body).hexdigest())
     assert ck.images.load_image(f"{base}/a.jpg").shape[:2] == (1, 3)
 
 
@@ -251,7 +251,7 @@ def test_torchvision_downloads_get_the_timeout_and_restore_it(tmp_path, monkeypa
         seen.append(socket.getdefaulttimeout())
         raise urllib.error.URLError("no route to host")
     monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
-    monkeypatch.setattr(ck.data.download, "TIMEOUT_S", 7.0)
+    monkeypatch.setattr(ck.download, "TIMEOUT_S", 7.0)
     before = socket.getdefaulttimeout()
     with pytest.raises(DataError, match="could not get MNIST"):
         ck.data.load_mnist(root=tmp_path, download=True)
@@ -327,9 +327,9 @@ def test_flowers17_download_is_checked_before_it_is_kept(web, flower_photos, tmp
 
 def test_published_checksums_match_the_copies_we_have(data_root):
     import matplotlib.cbook
-    digests = ck.data.download.CHECKSUMS
+    digests = ck.download.CHECKSUMS
     assert all(re.fullmatch(r"(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32})", d) for d in digests.values())
     chelsea = digests[ck.data.STYLE_IMAGES["chelsea.png"]]  # the shared copy is the original bytes
-    assert chelsea == "sha256:" + ck.data.download.file_digest(data_root / "style" / "chelsea.png")
+    assert chelsea == "sha256:" + ck.download.file_digest(data_root / "style" / "chelsea.png")
     hopper = digests[ck.data.STYLE_IMAGES["grace_hopper.jpg"]]  # matplotlib ships the original
-    assert hopper == "sha256:" + ck.data.download.file_digest(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    assert hopper == "sha256:" + ck.download.file_digest(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))

@@ -4,13 +4,12 @@ Every loader returns an `ImageSet` whose `images` is one (N, C, H, W) uint8 tens
 happens once; the result is cached in `runtime.cache_dir("tensors")`. `ImageSet.batches()`
 moves the tensor to the device once and serves shuffled float batches in [-1, 1] from there.
 
-Downloads go through torchvision (MNIST, Flowers-102) or `download.download_file` (Flowers-17,
+Downloads go through torchvision (MNIST, Flowers-102) or `coursekit.download.download_file` (Flowers-17,
 course images): all with a timeout, checksums where known, and nothing kept when they fail.
 Offline, point `COURSEKIT_DATA` (or `root=`) at a folder that already holds the files.
 
 Modules, one job each (lowest first):
     imageset      ImageSet, the container every loader returns; the cache of decoded tensors
-    download      downloads with a timeout, size and checksum checks, clear errors; torchvision's too
     mnist         MNIST's IDX files: read_idx, load_mnist, stage_mnist_for_torchvision
     flowers       Oxford Flowers-102 (torchvision) and Flowers-17 (its official .tgz)
     folders       load_image_folder: your own images, subfolders as classes
@@ -21,4 +20,3 @@ from .mnist import MNIST_FILES, load_mnist, read_idx, stage_mnist_for_torchvisio
 from .flowers import FLOWERS17_CLASSES, FLOWERS17_URL, load_flowers17, load_flowers102  # noqa: F401
 from .folders import load_image_folder  # noqa: F401
 from .style_images import STYLE_IMAGES, style_image  # noqa: F401
-from . import download  # noqa: F401

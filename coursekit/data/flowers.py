@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .. import runtime
 from ..checks import DataError
 from ..images import open_rgb, square_uint8
-from .download import download_file, missing, torchvision_download, writable_folder
+from ..download import download_file, missing, torchvision_download, writable_folder
 from .imageset import ImageSet, cached, fingerprint
 
 FLOWERS17_URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/17/17flowers.tgz"

@@ -15,7 +15,7 @@ import torchvision
 
 from .. import runtime
 from ..checks import DataError
-from .download import missing, torchvision_download
+from ..download import missing, torchvision_download
 from .imageset import ImageSet, cached, fingerprint
 
 MNIST_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..checks import DataError
+from .checks import DataError
+from .storage import file_digest
 
 TIMEOUT_S = 30.0  # seconds a server may stay silent before a download gives up (tests lower it)
 
@@ -130,15 +131,6 @@ def _verify(url: str, part: Path, size: int, content_type: str, check, what: str
             raise DataError(f"{url} did not send {what}: it sent {size:,} bytes of {content_type} ({err}). "
                             "Nothing was cached. Open the address in a browser to see what it serves "
                             "(a login or error page?), or download the file yourself and pass its path.") from err
-
-
-def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """The hex digest of a file's bytes (sha256, md5, ... anything hashlib knows)."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @contextmanager
