@@ -1,0 +1,196 @@
+"""Lesson 4's comparison: a VAE, a gated PixelCNN and the lesson 1 GAN on the same digits.
+
+Data convention (both likelihood models): dynamically binarized MNIST, each pixel drawn as
+Bernoulli(intensity) every time a digit is seen; test digits binarized once with seed 0.
+NLL in nats per image (bits/dim = nats / (784 ln 2)). The VAE's NLL is the importance-weighted
+bound with `--iw-samples` draws per digit; the PixelCNN's is exact.
+
+Each model trains with coursekit's engine (`train_likelihood`, `train_gan`) for the same
+budget: `--seconds` of training each (and at most its `--*-steps`). Then, on the same held-out
+digits: test NLL; seconds to sample `--sample-n` images; Fréchet distance, classes covered and
+confident share with the course's MNIST stick on `--fd-n` samples per model. The plain
+reference for speed: PixelCNN sampling with one full forward pass per pixel vs the cached
+vertical stack, on the same model and noise (must give identical images).
+
+    python benchmarks/likelihood_models.py --budget cpu          # ≈ 12 min on 2 CPU cores
+    python benchmarks/likelihood_models.py --budget full --save  # the GPU budget (published-figure run)
+
+`--save` writes notebooks/results/lesson4_likelihood_models.json and lesson4_samples.png.
+The last line: RESULT vae_nll_nats=... pixelcnn_nll_nats=... (unit: nats per image, in the keys).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import time
+from pathlib import Path
+
+import matplotlib
+import torch
+
+import coursekit as ck
+from coursekit.metrics.likelihood import binarized_test_set, nats_to_bits_per_dim, evaluate_nll
+from coursekit.nets.likelihood import GatedPixelCNN, VAE, _Autoregressive, sample_timed
+
+RESULTS = Path(__file__).resolve().parents[1] / "notebooks" / "results"
+BATCH = 128
+
+BUDGETS = {  # per model: at most `steps`, and at most `seconds` of training (None: no time limit)
+    "full": dict(seconds=None, vae_steps=100_000, pixelcnn_steps=40_000, gan_steps=30_000, channels=64,
+                 z_dim=32, test=10_000, iw_samples=1000, fd_n=5000, sample_n=64),
+    "cpu": dict(seconds=200, vae_steps=100_000, pixelcnn_steps=100_000, gan_steps=100_000, channels=32,
+                z_dim=32, test=1000, iw_samples=200, fd_n=256, sample_n=64),
+    "tiny": dict(seconds=None, vae_steps=3, pixelcnn_steps=3, gan_steps=3, channels=4,
+                 z_dim=4, test=20, iw_samples=4, fd_n=16, sample_n=4),
+}
+
+
+def train(steps, seconds, seed, fit) -> tuple[int, float]:
+    """Train with coursekit's engine; returns (steps done, training images per second)."""
+    history = fit(steps=steps, max_seconds=seconds, seed=seed, log_every=min(50, steps), progress=False)
+    return history["step"][-1], history["step"][-1] * BATCH / history["seconds"][-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
+    for key, value in BUDGETS["cpu"].items():  # every budget number can be overridden
+        parser.add_argument(f"--{key.replace('_', '-')}", type=float if key == "seconds" else int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", action="store_true", help="write the JSON and PNG under notebooks/results/")
+    args = parser.parse_args()
+    b = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in BUDGETS[args.budget].items()}
+    device = ck.runtime.pick_device()
+    machine = ck.runtime.machine_summary(device)
+    print(machine)
+    print("budget:", args.budget, b)
+    started = time.perf_counter()
+
+    mnist, test = ck.data.load_mnist(train=True), ck.data.load_mnist(train=False)
+    x_test = binarized_test_set(test.subset(b["test"], seed=1).images, seed=0)   # (N, 1, 28, 28) in {0, 1}
+    classifier = ck.pretrained.mnist_classifier(device)
+    quality = ck.metrics.DigitQuality(classifier, test.subset(max(b["fd_n"], 2), seed=2).images)
+
+    rows = {}
+    # --- the VAE
+    torch.manual_seed(args.seed)
+    vae = VAE(z_dim=b["z_dim"]).to(device)
+    steps, img_s = train(b["vae_steps"], b["seconds"], args.seed,
+                         lambda **kw: ck.train.train_likelihood(vae, mnist.batches(BATCH, device, seed=args.seed), **kw))
+    nll = evaluate_nll(vae, x_test, samples=b["iw_samples"], batch=100)
+    elbo = evaluate_nll(vae, x_test)
+    images, secs = sample_timed(vae, b["sample_n"], seed=args.seed)
+    fd_images, _ = sample_timed(vae, b["fd_n"], seed=args.seed + 1)
+    rows["VAE"] = {"nll_nats": nll, "elbo_nats": elbo, "steps": steps, "train_img_s": img_s,
+                   "sample_s": secs, "params": ck.nets.count_parameters(vae),
+                   **quality.score_images(fd_images * 2 - 1), "images": images * 2 - 1}
+    # --- the gated PixelCNN
+    torch.manual_seed(args.seed)
+    pcnn = GatedPixelCNN(channels=b["channels"]).to(device)
+    steps, img_s = train(b["pixelcnn_steps"], b["seconds"], args.seed,
+                         lambda **kw: ck.train.train_likelihood(pcnn, mnist.batches(BATCH, device, seed=args.seed), **kw))
+    nll = evaluate_nll(pcnn, x_test, batch=100)
+    images, secs = sample_timed(pcnn, b["sample_n"], seed=args.seed)
+    fd_images, _ = sample_timed(pcnn, b["fd_n"], seed=args.seed + 1)
+    rows["PixelCNN"] = {"nll_nats": nll, "steps": steps, "train_img_s": img_s, "sample_s": secs,
+                        "params": ck.nets.count_parameters(pcnn),
+                        **quality.score_images(fd_images * 2 - 1), "images": images * 2 - 1}
+    # the plain reference for sampling: one full forward pass per pixel (same model, same noise)
+    n_ref = min(8, b["sample_n"])
+    ref, ref_s = sample_timed(_AsNaive(pcnn), n_ref, seed=args.seed)
+    cached, cached_s = sample_timed(pcnn, n_ref, seed=args.seed)
+    if not torch.equal(ref, cached):
+        raise SystemExit("cached PixelCNN sampling differs from the plain pixel-by-pixel loop: a bug")
+    speedup = ref_s / cached_s
+    # --- the lesson 1 GAN at the same budget
+    torch.manual_seed(args.seed)
+    G, D = ck.nets.MLPGenerator().to(device), ck.nets.MLPDiscriminator().to(device)
+    history = ck.train.train_gan(G, D, mnist.batches(BATCH, device, seed=args.seed), steps=b["gan_steps"],
+                                 max_seconds=b["seconds"], seed=args.seed, log_every=min(50, b["gan_steps"]),
+                                 progress=False)
+    start = time.perf_counter()
+    images = ck.nets.sample(G, torch.randn(b["sample_n"], G.z_dim, generator=torch.Generator().manual_seed(0)).to(device))
+    secs = time.perf_counter() - start
+    fd_images = ck.nets.sample(G, torch.randn(b["fd_n"], G.z_dim, generator=torch.Generator().manual_seed(1)).to(device))
+    rows["GAN (lesson 1)"] = {"nll_nats": None, "steps": history["step"][-1],
+                              "train_img_s": history["step"][-1] * BATCH / history["seconds"][-1], "sample_s": secs,
+                              "params": ck.nets.count_parameters(G), **quality.score_images(fd_images),
+                              "images": images}
+    # --- references: real digits, and real digits binarized (what a perfect binary model would draw)
+    real = ck.data.load_mnist(train=True).subset(b["fd_n"], seed=3).images
+    floors = {"real digits": quality.score_images(real),
+              "real digits, binarized": quality.score_images(binarize_to_pm1(real))}
+
+    print(f"\n{'model':16s} {'NLL nats':>9s} {'bits/dim':>8s} {'FD':>7s} {'classes':>7s} {'params':>9s} "
+          f"{'steps':>7s} {'train img/s':>11s} {'s / ' + str(b['sample_n']) + ' samples':>15s}")
+    for name, r in rows.items():
+        nll = f"{r['nll_nats']:9.2f} {nats_to_bits_per_dim(r['nll_nats']):8.4f}" if r["nll_nats"] else f"{'-':>9s} {'-':>8s}"
+        print(f"{name:16s} {nll} {r['fd']:7.2f} {r['classes']:7d} {r['params']:9,d} {r['steps']:7d} "
+              f"{r['train_img_s']:11.0f} {r['sample_s']:15.3f}")
+    for name, r in floors.items():
+        print(f"{name:16s} {'':18s} {r['fd']:7.2f} {r['classes']:7d}")
+    print(f"VAE: IWAE bound with K={b['iw_samples']} samples per digit; -ELBO {rows['VAE']['elbo_nats']:.2f} nats. "
+          f"Test digits: {len(x_test)}. FD on {b['fd_n']} samples per model.")
+    print(f"PixelCNN sampling, {n_ref} images: plain loop {ref_s:.2f} s, cached vertical stack {cached_s:.2f} s "
+          f"(speedup {speedup:.1f}, identical images)")
+    wall = time.perf_counter() - started
+    print(f"wall time {wall:.0f} s")
+
+    if args.save:
+        save(args.budget, b, machine, rows, floors, speedup, wall)
+    v, p = rows["VAE"], rows["PixelCNN"]
+    print(f"RESULT vae_nll_nats={v['nll_nats']:.2f} pixelcnn_nll_nats={p['nll_nats']:.2f} "
+          f"pixelcnn_bpd={nats_to_bits_per_dim(p['nll_nats']):.4f} "
+          f"pixelcnn_sample_s_per_img={p['sample_s'] / b['sample_n']:.4f} "
+          f"vae_sample_s_per_img={v['sample_s'] / b['sample_n']:.5f} "
+          f"vae_img_s={v['train_img_s']:.0f} pixelcnn_img_s={p['train_img_s']:.0f} "
+          f"vae_fd={v['fd']:.2f} pixelcnn_fd={p['fd']:.2f} gan_fd={rows['GAN (lesson 1)']['fd']:.2f} "
+          f"sampling_speedup={speedup:.2f}")
+
+
+class _AsNaive(torch.nn.Module):
+    """A PixelCNN seen through the plain sampler: one full forward pass per pixel."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)
+
+    def sample(self, n, generator=None):
+        return _Autoregressive.sample(self.model, n, generator)
+
+
+def binarize_to_pm1(images: torch.Tensor) -> torch.Tensor:
+    """uint8 digits -> one seeded stochastic binarization, as floats in {-1, 1}."""
+    return binarized_test_set(images, seed=0) * 2 - 1
+
+
+def save(budget: str, b: dict, machine: str, rows: dict, floors: dict, speedup: float, wall: float) -> None:
+    """notebooks/results/lesson4_likelihood_models.json + lesson4_samples.png (64 samples per model)."""
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 4.3))
+    for ax, (name, r) in zip(axes, rows.items()):
+        ck.plot.show_images(r["images"], nrow=8, title=name, ax=ax)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "lesson4_samples.png", dpi=80)
+    data = {"budget": budget, "settings": b, "machine": machine,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "wall_seconds": round(wall), "batch_size": BATCH,
+            "convention": "dynamically binarized MNIST, Bernoulli pixels, NLL in nats per image; test digits "
+                          "binarized once (seed 0); VAE NLL = importance-weighted bound",
+            "models": {name: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k != "images"}
+                       for name, r in rows.items()},
+            "references": {name: {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
+                           for name, r in floors.items()},
+            "pixelcnn_sampling_speedup_vs_plain_loop": round(speedup, 2)}
+    (RESULTS / "lesson4_likelihood_models.json").write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {RESULTS / 'lesson4_likelihood_models.json'} and lesson4_samples.png")
+
+
+if __name__ == "__main__":
+    main()
