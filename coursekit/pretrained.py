@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from . import runtime, storage
 from .data import load_mnist
 from .metrics.digits import accuracy
+from .metrics.flowers import FlowerNet, train_flower_net
 from .nets import MNISTClassifier
 
 WEIGHTS_DIR = runtime.PACKAGE_DIR / "weights"
@@ -117,7 +118,21 @@ def mnist_classifier(device: torch.device | str = "cpu", verbose: bool = True) -
     return load_or_train(MNIST_CLASSIFIER, device, verbose)
 
 
-SHIPPED = {spec.name: spec for spec in (MNIST_CLASSIFIER,)}
+# ---------------------------------------------------------------- the Flowers-102 network (lesson 2)
+FLOWER_NET = Shipped(
+    name="flower_net",
+    sha256="0bde6209575e4f8dfbc6a0486551676a07a3104b514be879f03da8363237f0b7",  # `python -m coursekit.pretrained flower_net`
+    make=FlowerNet,
+    train=train_flower_net,
+)
+
+
+def flower_net(device: torch.device | str = "cpu", verbose: bool = True) -> FlowerNet:
+    """The course's Flowers-102 CNN (the colour-image measuring stick, see `coursekit.metrics.flowers`)."""
+    return load_or_train(FLOWER_NET, device, verbose)
+
+
+SHIPPED = {spec.name: spec for spec in (MNIST_CLASSIFIER, FLOWER_NET)}
 
 
 def main() -> None:
