@@ -17,6 +17,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("gan_quality.py", ["--seconds", "2", "--samples", "500", "--precision-steps", "20", "--precision-seeds", "2"],
      ["seconds", "tutorial_steps", "coursekit_steps", "tutorial_fd", "coursekit_fd", "floor_fd", "fp32_fd", "auto_fd"]),
     ("style_transfer.py", ["--steps", "3"], ["tutorial_steps_s", "coursekit_steps_s", "speedup", "style_loss_drop"]),
+    ("likelihood_models.py", ["--budget", "tiny"],
+     ["vae_nll_nats", "pixelcnn_nll_nats", "pixelcnn_sample_s_per_img", "vae_img_s", "pixelcnn_img_s"]),
 ])
 def test_benchmark_ends_with_a_result_line(script, args, keys, data_root):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
