@@ -1,0 +1,66 @@
+"""Lesson 3: small MLPs for 2-D toy data, and the discriminators that fight mode collapse.
+
+    G = ToyGenerator()                          # z (B, 8) -> points (B, 2)
+    D = ToyDiscriminator()                      # points (B, 2) -> logits (B,)
+    D = ToyDiscriminator(pack=4)                # PacGAN: logits (B // 4,), one per pack of 4 points
+    D = ToyDiscriminator(minibatch_kernels=16)  # + minibatch discrimination before the last layer
+
+Both fixes give D a view of several samples at once. One sample from a collapsed G looks
+perfectly real; a batch (or a pack) of near-identical samples does not. They are plain
+nn.Modules, so `coursekit.train.train_gan` trains them like any other G and D.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import MinibatchDiscrimination
+
+
+def _mlp(width_in: int, hidden: int, depth: int, activation) -> list[nn.Module]:
+    """depth x (Linear -> activation), starting from `width_in` features."""
+    layers, width = [], width_in
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), activation()]
+        width = hidden
+    return layers
+
+
+class ToyGenerator(nn.Module):
+    """z (B, z_dim) ~ N(0, I) -> points (B, 2). No output squashing: the toy data spans about [-5, 5]."""
+
+    def __init__(self, z_dim: int = 8, hidden: int = 64, depth: int = 2):
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = nn.Sequential(*_mlp(z_dim, hidden, depth, nn.ReLU), nn.Linear(hidden, 2))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class ToyDiscriminator(nn.Module):
+    """points (B, 2) -> logits (B // pack,): large means "real".
+
+    pack > 1 (PacGAN, Lin et al. 2018): D sees `pack` samples concatenated, (B // pack, 2 * pack),
+    and judges them together; B must be a multiple of `pack`. The loss functions of
+    `coursekit.train` work unchanged: they build their targets with the logits' shape.
+    minibatch_kernels > 0 (Salimans et al. 2016): a `MinibatchDiscrimination` layer between the
+    hidden layers and the output lets D compare each sample with the rest of the batch.
+    """
+
+    def __init__(self, hidden: int = 64, depth: int = 2, pack: int = 1, minibatch_kernels: int = 0,
+                 kernel_dim: int = 8):
+        super().__init__()
+        self.pack = pack
+        self.trunk = nn.Sequential(*_mlp(2 * pack, hidden, depth, lambda: nn.LeakyReLU(0.2)))
+        self.minibatch = MinibatchDiscrimination(hidden, minibatch_kernels, kernel_dim) if minibatch_kernels else None
+        self.head = nn.Linear(hidden + minibatch_kernels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != 2 or x.shape[0] % self.pack:
+            raise ValueError(f"ToyDiscriminator expects points (B, 2) with B a multiple of pack={self.pack}, "
+                             f"got {tuple(x.shape)}")
+        h = self.trunk(x.reshape(x.shape[0] // self.pack, 2 * self.pack))  # (B // pack, hidden)
+        if self.minibatch is not None:
+            h = self.minibatch(h)                                         # (B // pack, hidden + kernels)
+        return self.head(h).squeeze(1)
