@@ -64,6 +64,8 @@ def secret_lines(name: str) -> list[str]:
     nb = nbformat.read(COURSE / "source" / name / f"{name}.ipynb", as_version=4)
     blocks = marked_blocks(nb, *MARKERS[:2]) + marked_blocks(nb, *MARKERS[2:])
     assert blocks, f"{name}: no solution or hidden-test blocks found"
+    # answers marked by hand: the whole cell is the instructor's model answer
+    blocks += [c.source for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
     public = "\n".join(c.source for c in nb.cells)
     for block in blocks:
         public = public.replace(block, "")
