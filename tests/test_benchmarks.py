@@ -16,7 +16,10 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
      ["tutorial_img_s", "coursekit_img_s", "bound_img_s", "speedup", "of_bound"]),
     ("gan_quality.py", ["--seconds", "2", "--samples", "500", "--precision-steps", "20", "--precision-seeds", "2"],
      ["seconds", "tutorial_steps", "coursekit_steps", "tutorial_fd", "coursekit_fd", "floor_fd", "fp32_fd", "auto_fd"]),
-    ("style_transfer.py", ["--steps", "3"], ["tutorial_steps_s", "coursekit_steps_s", "speedup", "style_loss_drop"]),
+    ("toy_gans.py", ["--runs", "4", "--steps", "20", "--sequential", "1"],
+     ["runs_per_min", "sequential_runs_per_min", "speedup", "modes_covered_baseline", "modes_covered_fixed"]),
+    ("style_transfer.py", ["--steps", "3", "--repeats", "1", "--sizes", "64"],
+     ["tutorial_steps_s", "coursekit_steps_s", "bound_steps_s", "speedup", "of_bound", "style_loss_drop"]),
     ("likelihood_models.py", ["--budget", "tiny"],
      ["vae_nll_nats", "pixelcnn_nll_nats", "pixelcnn_sample_s_per_img", "vae_img_s", "pixelcnn_img_s"]),
 ])

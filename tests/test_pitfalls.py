@@ -171,3 +171,42 @@ def test_one_diverging_run_does_not_stop_the_others():
     assert all(torch.isfinite(p).all() for p in runs.G.module(0).parameters())
     samples = runs.samples(100)
     assert samples.shape == (2, 100, 2) and torch.isfinite(samples[0]).all()
+
+
+# ---------------------------------------------------------------- growing resolution
+def test_growing_keeps_what_g_and_d_computed_while_alpha_is_zero():
+    from coursekit.nets.progressive import ProgressiveDiscriminator, ProgressiveGenerator, images_at
+    torch.manual_seed(0)
+    G, D = ProgressiveGenerator(z_dim=8, channels=(8, 4, 4)), ProgressiveDiscriminator(channels=(8, 4, 4))
+    z, real32 = torch.randn(4, 8), torch.rand(4, 1, 32, 32) * 2 - 1
+    for resolution in (8, 16, 32):
+        assert G(z).shape == (4, 1, resolution, resolution) and D(images_at(real32, resolution)).shape == (4,)
+        if resolution == 32:
+            break
+        before_g, before_d = G(z), D(images_at(real32, resolution))
+        G.grow(), D.grow()                                     # alpha = 0: the new layers contribute nothing yet
+        assert torch.allclose(G(z), torch.nn.functional.interpolate(before_g, scale_factor=2), atol=1e-6)
+        assert torch.allclose(D(images_at(real32, 2 * resolution, alpha=0.0)), before_d, atol=1e-5)
+        G.alpha = D.alpha = 1.0                                # the fade is over
+    with pytest.raises(ValueError, match="largest resolution"):
+        G.grow()
+    with pytest.raises(ValueError, match="D is at 32 px"):
+        D(torch.zeros(2, 1, 16, 16))
+
+
+def test_fade_in_advances_alpha_once_per_batch_and_resumes():
+    from coursekit.nets.progressive import FadeIn, ProgressiveDiscriminator, ProgressiveGenerator
+    G, D = ProgressiveGenerator(z_dim=8, channels=(8, 4)), ProgressiveDiscriminator(channels=(8, 4))
+    G.grow(), D.grow()
+    images = ck.data.ImageSet(torch.randint(0, 256, (20, 1, 32, 32), dtype=torch.uint8), torch.zeros(20, dtype=torch.long),
+                              ["x"], "random test pixels")
+    data = FadeIn(images.batches(4), G, D, fade_steps=4)
+    alphas = []
+    for _ in range(6):
+        assert data.next_batch().shape == (4, 1, 16, 16)
+        alphas.append(G.alpha)
+    assert alphas == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0] and D.alpha == 1.0
+    state = data.state_dict()
+    data.step = 0
+    data.load_state_dict(state)
+    assert data.alpha == 1.0
