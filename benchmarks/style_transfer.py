@@ -1,146 +1,243 @@
-"""Style-transfer optimisation speed: coursekit vs the tutorial way, at 128 and 256 px, one process.
+"""Style-transfer speed, like for like: the PyTorch tutorial's code as published vs `ck.style.transfer`.
 
-tutorial: the PyTorch tutorial's construction: loss modules spliced into an nn.Sequential rebuilt
-          from VGG19, style targets recomputed by running the growing model from the input for
-          each loss layer, the whole VGG19 run to its end every step, fp32.
-coursekit: `ck.style.transfer`: VGG19 cut after relu5_1, targets computed once in one pass,
-          bf16 autocast where the processor runs it natively.
-Both: the same VGG19 weights (pretrained, or the seeded random fallback offline), chelsea.png
-with starry_night.jpg, L-BFGS with one function evaluation per step, the same step count,
-build and target computation included in the time. Ends with a RESULT line; style_loss_drop =
-initial / final style loss of coursekit's 128 px run.
+tutorial:  "Neural Transfer Using PyTorch" (pytorch.org/tutorials/advanced/neural_style_tutorial):
+           loss modules spliced into an nn.Sequential rebuilt from VGG19's features, the model
+           trimmed after the last loss layer, its default layers (style conv_1..conv_5, content
+           conv_4), L-BFGS with its default settings, fp32. Only its progress prints are left out.
+coursekit: `ck.style.transfer(..., optimizer="lbfgs")` on the same layers (conv1_1, conv1_2,
+           conv2_1, conv2_2, conv3_1; content conv2_2) with the same VGG19 weights and max
+           pooling, in its automatic precision (bf16 where the processor runs it natively;
+           `--precision fp32` stands in for a processor without it).
+bound:     a bare forward + backward pass of the same truncated network (normalisation, conv1_1
+           .. conv3_1) at the same size and precision as coursekit: no losses, no optimiser.
 
-    python benchmarks/style_transfer.py [--steps 100] [--save-image result.png]
+A step is one forward + backward pass (the tutorial's L-BFGS runs up to 20 per `optimizer.step`,
+all counted; coursekit runs one). Build and target computation are inside the timed call on both
+sides. Runs are interleaved and repeated; medians are reported. The RESULT line ends the output:
+speedup = coursekit / tutorial, of_bound = coursekit / bound, both at the first size;
+style_loss_drop = first / last style loss of coursekit's run at that size.
+
+    python benchmarks/style_transfer.py [--steps 100] [--repeats 3] [--sizes 256 128] [--precision auto]
+    python benchmarks/style_transfer.py --threads 1 --clock cpu   # on a machine shared with other jobs
+    python benchmarks/style_transfer.py --save-image result.png   # also the lesson's intro picture
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
-from torch import nn
+import torch.optim as optim
 from torchvision.transforms.v2 import functional as TF
 
 import coursekit as ck
 from coursekit import style
 
-
-# ---------------------------------------------------------------- the tutorial way
-def gram_matrix(x):
-    a, b, c, d = x.size()
-    features = x.view(a * b, c * d)
-    return torch.mm(features, features.t()).div(a * b * c * d)
+# ---------------------------------------------------------------- the tutorial, as published
+content_layers_default = ["conv_4"]
+style_layers_default = ["conv_1", "conv_2", "conv_3", "conv_4", "conv_5"]
+cnn_normalization_mean = torch.tensor([0.485, 0.456, 0.406])
+cnn_normalization_std = torch.tensor([0.229, 0.224, 0.225])
 
 
 class ContentLoss(nn.Module):
     def __init__(self, target):
-        super().__init__()
+        super(ContentLoss, self).__init__()
         self.target = target.detach()
 
-    def forward(self, x):
-        self.loss = F.mse_loss(x, self.target)
-        return x
+    def forward(self, input):
+        self.loss = F.mse_loss(input, self.target)
+        return input
+
+
+def gram_matrix(input):
+    a, b, c, d = input.size()
+    features = input.view(a * b, c * d)
+    G = torch.mm(features, features.t())
+    return G.div(a * b * c * d)
 
 
 class StyleLoss(nn.Module):
     def __init__(self, target_feature):
-        super().__init__()
+        super(StyleLoss, self).__init__()
         self.target = gram_matrix(target_feature).detach()
 
-    def forward(self, x):
-        self.loss = F.mse_loss(gram_matrix(x), self.target)
-        return x
+    def forward(self, input):
+        G = gram_matrix(input)
+        self.loss = F.mse_loss(G, self.target)
+        return input
 
 
 class Normalization(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.mean = torch.tensor(style.IMAGENET_MEAN).view(-1, 1, 1)
-        self.std = torch.tensor(style.IMAGENET_STD).view(-1, 1, 1)
+    def __init__(self, mean, std):
+        super(Normalization, self).__init__()
+        self.mean = mean.clone().detach().view(-1, 1, 1)  # published: torch.tensor(mean), which warns
+        self.std = std.clone().detach().view(-1, 1, 1)
 
     def forward(self, img):
         return (img - self.mean) / self.std
 
 
-def tutorial_model(cnn, style_img, content_img, content_layers=("conv_4",),
-                   style_layers=("conv_1", "conv_2", "conv_3", "conv_4", "conv_5")):
-    model, content_losses, style_losses, i = nn.Sequential(Normalization()), [], [], 0
+def get_style_model_and_losses(cnn, normalization_mean, normalization_std, style_img, content_img,
+                               content_layers=content_layers_default, style_layers=style_layers_default):
+    normalization = Normalization(normalization_mean, normalization_std)
+    content_losses = []
+    style_losses = []
+    model = nn.Sequential(normalization)
+    i = 0
     for layer in cnn.children():
         if isinstance(layer, nn.Conv2d):
             i += 1
-            name = f"conv_{i}"
+            name = "conv_{}".format(i)
         elif isinstance(layer, nn.ReLU):
-            name, layer = f"relu_{i}", nn.ReLU(inplace=False)
+            name = "relu_{}".format(i)
+            layer = nn.ReLU(inplace=False)
+        elif isinstance(layer, nn.MaxPool2d):
+            name = "pool_{}".format(i)
+        elif isinstance(layer, nn.BatchNorm2d):
+            name = "bn_{}".format(i)
         else:
-            name = f"pool_{i}"
+            raise RuntimeError("Unrecognized layer: {}".format(layer.__class__.__name__))
         model.add_module(name, layer)
         if name in content_layers:
-            loss = ContentLoss(model(content_img).detach())
-            model.add_module(f"content_loss_{i}", loss)
-            content_losses.append(loss)
+            target = model(content_img).detach()
+            content_loss = ContentLoss(target)
+            model.add_module("content_loss_{}".format(i), content_loss)
+            content_losses.append(content_loss)
         if name in style_layers:
-            loss = StyleLoss(model(style_img).detach())
-            model.add_module(f"style_loss_{i}", loss)
-            style_losses.append(loss)
-    return model, style_losses, content_losses  # not trimmed: the whole VGG19 runs every step
+            target_feature = model(style_img).detach()
+            style_loss = StyleLoss(target_feature)
+            model.add_module("style_loss_{}".format(i), style_loss)
+            style_losses.append(style_loss)
+    # now we trim off the layers after the last content and style losses
+    for i in range(len(model) - 1, -1, -1):
+        if isinstance(model[i], ContentLoss) or isinstance(model[i], StyleLoss):
+            break
+    model = model[:(i + 1)]
+    return model, style_losses, content_losses
 
 
-def run_tutorial(cnn, content_img, style_img, steps, style_weight=1e6, content_weight=1):
-    model, style_losses, content_losses = tutorial_model(cnn, style_img, content_img)
-    model.eval().requires_grad_(False)
-    img = content_img.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([img], max_iter=1, history_size=50)
-
-    def closure():
-        with torch.no_grad():
-            img.clamp_(0, 1)
-        opt.zero_grad()
-        model(img)
-        s = sum(sl.loss for sl in style_losses)
-        c = sum(cl.loss for cl in content_losses)
-        loss = style_weight * s + content_weight * c
-        loss.backward()
-        return loss
-
-    for _ in range(steps):
-        opt.step(closure)
-    return img.detach()
+def get_input_optimizer(input_img):
+    optimizer = optim.LBFGS([input_img])
+    return optimizer
 
 
-# ---------------------------------------------------------------- the measurement
-def steps_per_second(fn, steps) -> float:
-    start = time.perf_counter()
-    fn(steps)
-    return steps / (time.perf_counter() - start)
+def run_style_transfer(cnn, normalization_mean, normalization_std, content_img, style_img, input_img,
+                       num_steps=300, style_weight=1000000, content_weight=1):
+    model, style_losses, content_losses = get_style_model_and_losses(cnn, normalization_mean, normalization_std,
+                                                                     style_img, content_img)
+    input_img.requires_grad_(True)
+    model.eval()
+    model.requires_grad_(False)
+    optimizer = get_input_optimizer(input_img)
+    run = [0]
+    while run[0] <= num_steps:
+        def closure():
+            with torch.no_grad():
+                input_img.clamp_(0, 1)
+            optimizer.zero_grad()
+            model(input_img)
+            style_score = 0
+            content_score = 0
+            for sl in style_losses:
+                style_score += sl.loss
+            for cl in content_losses:
+                content_score += cl.loss
+            style_score *= style_weight
+            content_score *= content_weight
+            loss = style_score + content_score
+            loss.backward()
+            run[0] += 1
+            return style_score + content_score
+        optimizer.step(closure)
+    with torch.no_grad():
+        input_img.clamp_(0, 1)
+    return input_img, run[0]  # published: returns input_img; the step count is for the rate
+
+
+# ---------------------------------------------------------------- the same work in coursekit's names
+STYLE_LAYERS = ("conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1")  # the tutorial's conv_1 .. conv_5
+CONTENT_LAYERS = ("conv2_2",)                                              # the tutorial's conv_4
+
+
+def rate(fn, clock=time.perf_counter) -> tuple[float, object]:
+    """Run fn() -> (steps, extra); return (steps per second of `clock`, extra)."""
+    start = clock()
+    steps, extra = fn()
+    return steps / (clock() - start), extra
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 128], help="longer side in px; the first one is the RESULT")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="coursekit's (and the bound's) precision")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                        help="cpu: this process's CPU seconds, steadier on a shared machine (use with --threads 1)")
     parser.add_argument("--save-image", default=None, help="also save a 256 px Adam result (content | result | style)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     device = ck.runtime.pick_device()
-    extractor = style.VGGFeatures(pooling="max").to(device)  # the tutorial's pooling, for a like-for-like time
-    cnn, pretrained = style.load_vgg19(True)
-    print(f"VGG19 weights: {'ImageNet (pretrained)' if pretrained else 'seeded random fallback'}")
+    print(ck.runtime.machine_summary(device))
+    print(f"timing: {args.clock} clock, {torch.get_num_threads()} threads, {args.steps} steps x {args.repeats} interleaved repeats")
+    dtype = style._pixel_dtype(device, args.precision)
+    print(f"coursekit precision: {args.precision} -> {dtype or 'fp32'}; tutorial: fp32 as published")
 
-    results, drop = {}, None
-    for size in (128, 256):
+    cnn, pretrained = style.load_vgg19(True)
+    cnn = cnn.to(device)
+    print(f"VGG19 weights: {'ImageNet (pretrained)' if pretrained else 'seeded random fallback'}, the same on every side")
+    extractor = style.VGGFeatures(STYLE_LAYERS + CONTENT_LAYERS, pooling="max").to(device)  # the tutorial's pooling
+    net = style._in_precision(extractor, dtype, device)
+    bound_net = nn.Sequential(*net.body)  # the same truncated network, one output
+
+    rows = {}
+    for size in args.sizes:
         content = style.prepare("chelsea.png", size).to(device)
-        # the tutorial's model needs both images at one size (its content loss also sees the style image)
-        style_img = TF.resize(style.prepare("starry_night.jpg", size), list(content.shape[-2:]), antialias=True).to(device)
-        tutorial = lambda n: run_tutorial(cnn.to(device), content, style_img, n)  # noqa: E731
-        histories = []
-        coursekit = lambda n: histories.append(style.transfer(content, style_img, size=size, steps=n, optimizer="lbfgs",  # noqa: E731
-                                                              extractor=extractor, device=device, progress=False)[1])
-        tutorial(3), coursekit(3)  # warm-up: kernel selection
-        results[size] = (steps_per_second(tutorial, args.steps), steps_per_second(coursekit, args.steps))
-        if size == 128:
-            drop = histories[-1]["style"][0] / histories[-1]["style"][-1]
-        print(f"{size} px: tutorial {results[size][0]:.2f} steps/s | coursekit {results[size][1]:.2f} steps/s | "
-              f"speedup {results[size][1] / results[size][0]:.2f}")
-    print(f"coursekit 128 px, {args.steps} L-BFGS steps: style loss {drop:.1f}x lower")
+        # the tutorial needs both images at one size (its content loss also sees the style image)
+        painting = TF.resize(style.prepare("starry_night.jpg", size), list(content.shape[-2:]), antialias=True).to(device)
+        mean, std = cnn_normalization_mean.to(device), cnn_normalization_std.to(device)
+
+        def tutorial(n):
+            return run_style_transfer(cnn, mean, std, content, painting, content.clone(), num_steps=n)[::-1]
+
+        def coursekit(n):
+            _, history = style.transfer(content, painting, size=size, steps=n, optimizer="lbfgs", extractor=extractor,
+                                        style_layers=STYLE_LAYERS, content_layers=CONTENT_LAYERS, device=device,
+                                        precision=args.precision, progress=False)
+            return n, history
+
+        def bound(n):
+            image = content.clone().requires_grad_(True)
+            for _ in range(n):
+                x = image if dtype is None else image.to(dtype)
+                bound_net((x - net.mean) / net.std).float().sum().backward()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            return n, None
+
+        runs = {"tutorial": tutorial, "coursekit": coursekit, "bound": bound}
+        for fn in runs.values():
+            fn(3)  # warm-up: kernel selection, allocator
+        rates, drop = {k: [] for k in runs}, None
+        for r in range(args.repeats):
+            for name, fn in runs.items():
+                steps_s, extra = rate(lambda: fn(args.steps), clock)
+                rates[name].append(steps_s)
+                if name == "coursekit" and drop is None:
+                    drop = extra["style"][0] / extra["style"][-1]
+            print(f"{size} px, repeat {r + 1}: " + " | ".join(f"{k} {v[-1]:.2f} steps/s" for k, v in rates.items()))
+        med = {k: statistics.median(v) for k, v in rates.items()}
+        rows[size] = (med, drop)
+        print(f"{size} px ({tuple(content.shape[-2:])}): tutorial {med['tutorial']:.2f} | coursekit {med['coursekit']:.2f} | "
+              f"bound {med['bound']:.2f} steps/s -> speedup {med['coursekit'] / med['tutorial']:.2f}, "
+              f"of bound {med['coursekit'] / med['bound']:.2f}; style loss {drop:.1f}x lower in {args.steps} L-BFGS steps")
 
     if args.save_image:
         image, history = style.transfer("chelsea.png", "starry_night.jpg", size=256, steps=300, device=device)
@@ -151,10 +248,15 @@ def main() -> None:
         print(f"saved {args.save_image}: Adam 300 steps at 256 px, style loss "
               f"{history['style'][0]:.3f} -> {history['style'][-1]:.4f} in {history['seconds'][-1]:.0f} s")
 
-    (t128, c128), (t256, c256) = results[128], results[256]
-    print(f"RESULT tutorial_steps_s={t256:.2f} coursekit_steps_s={c256:.2f} speedup={c256 / t256:.2f} "
-          f"tutorial_steps_s_128={t128:.2f} coursekit_steps_s_128={c128:.2f} speedup_128={c128 / t128:.2f} "
-          f"style_loss_drop={drop:.1f}")
+    first = args.sizes[0]
+    (med, drop), extra = rows[first], ""
+    for size in args.sizes[1:]:
+        m = rows[size][0]
+        extra += (f" tutorial_steps_s_{size}={m['tutorial']:.2f} coursekit_steps_s_{size}={m['coursekit']:.2f}"
+                  f" speedup_{size}={m['coursekit'] / m['tutorial']:.2f} of_bound_{size}={m['coursekit'] / m['bound']:.2f}")
+    print(f"RESULT size={first} tutorial_steps_s={med['tutorial']:.2f} coursekit_steps_s={med['coursekit']:.2f} "
+          f"bound_steps_s={med['bound']:.2f} speedup={med['coursekit'] / med['tutorial']:.2f} "
+          f"of_bound={med['coursekit'] / med['bound']:.2f} style_loss_drop={drop:.1f}{extra}")
 
 
 if __name__ == "__main__":

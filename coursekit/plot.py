@@ -1,10 +1,12 @@
 """What the student looks at: image grids, loss curves and a live training plot.
 
 In a notebook, figures appear at the end of the cell; `LivePlot` redraws one figure in place
-while training runs. Run as a script (or in CI), nothing pops up and nothing is printed.
+while training runs (or into an ipywidgets Image inside an app). Run as a script (or in CI),
+nothing pops up and nothing is printed.
 """
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 
 import matplotlib.pyplot as plt
@@ -63,6 +65,14 @@ def in_notebook() -> bool:
     return shell is not None and type(shell).__name__ in {"ZMQInteractiveShell", "Shell"}  # Shell: Colab
 
 
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """A matplotlib figure as PNG file contents (for an ipywidgets Image); the figure is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 class LivePlot:
     """One figure redrawn in place during training: a panel of curves per group, plus samples.
 
@@ -70,14 +80,18 @@ class LivePlot:
         live.update(step, {"loss_d": 0.7, "loss_g": 1.2, ...}, images=samples)  # each log step
 
     Keeps every value it was given in `history` (key -> list), `history["step"]` alongside.
-    Outside a notebook it only records.
+    Outside a notebook it only records. With `target` (an ipywidgets Image) it draws into that
+    widget instead, wherever it runs: the way to update a plot from inside a widget callback,
+    where an in-place display update would not arrive.
     """
 
-    def __init__(self, panels: dict[str, list[str]], with_images: bool = False, every: int = 1):
+    def __init__(self, panels: dict[str, list[str]], with_images: bool = False, every: int = 1, target=None,
+                 images_title: str = "samples"):
         self.panels, self.with_images, self.every = panels, with_images, every
+        self.target, self.images_title = target, images_title
         self.history: dict[str, list] = defaultdict(list)
         self.images = None
-        self.enabled = in_notebook()
+        self.enabled = target is not None or in_notebook()
         self._handle = None
         self._calls = 0
 
@@ -98,7 +112,7 @@ class LivePlot:
         for ax, (title, keys) in zip(axes[0], self.panels.items()):
             plot_history(self.history, [k for k in keys if k in self.history], ax=ax, title=title)
         if self.with_images and self.images is not None:
-            show_images(self.images, nrow=8, ax=axes[0, -1], title=f"samples at step {self.history['step'][-1]}")
+            show_images(self.images, nrow=8, ax=axes[0, -1], title=f"{self.images_title} at step {self.history['step'][-1]}")
         fig.tight_layout()
         return fig
 
@@ -106,6 +120,9 @@ class LivePlot:
         from IPython.display import display
 
         fig = self.figure()
+        if self.target is not None:
+            self.target.value = figure_png(fig)
+            return
         if self._handle is None:
             self._handle = display(fig, display_id=True)
         else:

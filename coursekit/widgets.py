@@ -5,11 +5,18 @@ rendered once with their initial values, so a notebook still runs top to bottom.
 """
 from __future__ import annotations
 
+import contextlib
+import html
+import io
+
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
+import torch.nn.functional as F
+from torchvision.io import encode_png
 
 from . import style as st
+from .checks import DataError
 from .images import decode_bytes
 from .nets import sample
 from .plot import LivePlot, show_images
@@ -62,32 +69,97 @@ def latent_explorer(G: torch.nn.Module, steps: int = 10) -> W.Widget:
     return W.VBox([W.HBox([seed_a, seed_b, t]), out])
 
 
-def style_transfer_app(content="chelsea.png", style="starry_night.jpg", extractor=None) -> W.Widget:
-    """Upload your own content and style images, set the weights and size, press Run.
-
-    Without uploads the given course images are used. The result is previewed live.
+class StyleTransferApp(W.VBox):
+    """The style-transfer app (see `style_transfer_app`). Its parts are attributes, so a test or
+    a curious student can drive it: `uploads["content"]`, `sliders`, `size`, `steps`, `run`
+    (a Button: `run.click()`), `status` (HTML: progress, results, errors), `progress`,
+    `preview` (an Image widget: the live plot, then content | result | style), and `result`:
+    the last finished image, (1, 3, H, W) in [0, 1], e.g. for torchvision's save_image.
     """
-    uploads = {"content": W.FileUpload(accept="image/*", description="content image"),
-               "style": W.FileUpload(accept="image/*", description="style image")}
-    sliders = {"style_weight": W.FloatLogSlider(1e2, base=10, min=0, max=4, description="style weight"),
-               "content_weight": W.FloatLogSlider(10, base=10, min=-1, max=3, description="content weight"),
-               "tv_weight": W.FloatLogSlider(0.1, base=10, min=-3, max=1, description="TV weight")}
-    size = W.IntSlider(128, min=64, max=512, step=32, description="size (px)")
-    steps = W.IntSlider(150, min=10, max=600, step=10, description="steps")
-    run, out = W.Button(description="Run", button_style="success", icon="play"), W.Output()
 
-    def picked(name: str, default):
-        files = uploads[name].value  # ipywidgets 8: a tuple of {"name", "content", ...}
-        return decode_bytes(bytes(files[-1]["content"]), files[-1]["name"]) if files else default
+    def __init__(self, content="chelsea.png", style="starry_night.jpg", extractor=None):
+        wide = {"style": {"description_width": "initial"}}  # labels in full, never cut off
+        self.defaults, self.extractor, self.result = {"content": content, "style": style}, extractor, None
+        self.uploads = {name: W.FileUpload(accept="image/*", description=f"{name} image", layout=W.Layout(width="auto"))
+                        for name in ("content", "style")}
+        self.sliders = {"style_weight": W.FloatLogSlider(1e2, base=10, min=0, max=4, description="style weight", **wide),
+                        "content_weight": W.FloatLogSlider(10, base=10, min=-1, max=3, description="content weight", **wide),
+                        "tv_weight": W.FloatLogSlider(0.1, base=10, min=-3, max=1, description="TV weight", **wide)}
+        self.size = W.IntSlider(128, min=64, max=512, step=32, description="size (px)", **wide)
+        self.steps = W.IntSlider(150, min=10, max=600, step=10, description="steps", **wide)
+        self.run = W.Button(description="Run", button_style="success", icon="play")
+        self.progress = W.IntProgress(0, min=0, max=1, description="step 0", **wide)
+        self.status = W.HTML("Without uploads the course images are used. Press <b>Run</b>.")
+        self.preview = W.Image(format="png")
+        self.run.on_click(self._on_run)
+        super().__init__([W.HBox(list(self.uploads.values())), W.HBox(list(self.sliders.values())),
+                          W.HBox([self.size, self.steps, self.run]), W.HBox([self.progress, self.status]), self.preview])
 
-    def on_run(_):
-        with out:
-            out.clear_output(wait=True)
-            live = LivePlot({"losses": ["style", "content", "tv"]}, with_images=True)
-            preview = lambda step, image, h: live.update(step, {k: h[k][-1] for k in ("style", "content", "tv")},  # noqa: E731
-                                                         images=image * 2 - 1)
-            st.transfer(picked("content", content), picked("style", style), size=size.value, steps=steps.value,
-                        extractor=extractor, callback=preview, **{k: w.value for k, w in sliders.items()})
+    def picked(self, name: str):
+        """The uploaded image (the last one if several) decoded, or the default course image."""
+        files = self.uploads[name].value  # ipywidgets 8: a tuple of {"name", "content", ...}
+        if not files:
+            return self.defaults[name]
+        data, filename = bytes(files[-1]["content"]), files[-1]["name"]
+        if not data:
+            raise DataError(f"{filename}: the uploaded file is empty (0 bytes). Upload the image again.")
+        return decode_bytes(data, filename)
 
-    run.on_click(on_run)
-    return W.VBox([W.HBox(list(uploads.values())), W.HBox(list(sliders.values())), W.HBox([size, steps, run]), out])
+    def _on_run(self, _=None) -> None:
+        self.run.disabled = True
+        notes = io.StringIO()  # lines the library prints (resizing, the offline fallback), shown with the result
+        try:
+            with contextlib.redirect_stdout(notes):
+                done = self._transfer()
+            self._say(done, notes)
+        except (DataError, ValueError) as err:
+            self._say(f"<b style='color:#b00020'>Could not run:</b> {html.escape(str(err))}", notes)
+        except Exception as err:  # noqa: BLE001  a callback's traceback would land in the log, unseen: show it here
+            self._say(f"<b style='color:#b00020'>{type(err).__name__}:</b> {html.escape(str(err))}", notes)
+        finally:
+            self.run.disabled = False
+
+    def _transfer(self) -> str:
+        content, painting = self.picked("content"), self.picked("style")
+        self.status.value, self.progress.max, self.progress.value = "starting…", self.steps.value, 0
+        live = LivePlot({"losses": ["style", "content", "tv"]}, with_images=True, target=self.preview, images_title="image")
+
+        def preview(step, image, h):
+            self.progress.value, self.progress.description = step, f"step {step}"
+            self.status.value = f"step {step} of {self.steps.value}: style loss {h['style'][-1]:.3g}"
+            live.update(step, {k: h[k][-1] for k in ("style", "content", "tv")}, images=image * 2 - 1)
+
+        image, history = st.transfer(content, painting, size=self.size.value, steps=self.steps.value,
+                                     extractor=self.extractor, callback=preview, progress=False,
+                                     **{k: w.value for k, w in self.sliders.items()})
+        self.result = image
+        self.preview.value = row_png([st.prepare(content, self.size.value), image, st.prepare(painting, self.size.value)])
+        return (f"<b>done</b>: content | result | style. {len(history['step'])} steps in {history['seconds'][-1]:.1f} s, "
+                f"style loss {history['style'][0]:.3g} → {history['style'][-1]:.3g}")
+
+    def _say(self, message: str, notes: io.StringIO) -> None:
+        lines = [html.escape(line) for line in dict.fromkeys(notes.getvalue().splitlines()) if line.strip()]
+        self.status.value = message + "".join(f"<br><small>{line}</small>" for line in lines)
+
+
+def style_transfer_app(content="chelsea.png", style="starry_night.jpg", extractor=None) -> StyleTransferApp:
+    """Upload your own content and style images, set the weights and the size, press Run.
+
+    Without uploads the given course images are used. The preview (losses and the image so far)
+    updates every 10 steps; at the end it shows content | result | style, and `app.result`
+    holds the image. A file that is not a readable image gets its reason in the app.
+    """
+    return StyleTransferApp(content, style, extractor)
+
+
+ROW_GAP = 4  # white pixels between the images of `row_png`
+
+
+def row_png(images: list[torch.Tensor]) -> bytes:
+    """Images (1, 3, H_i, W_i) in [0, 1] side by side, top-aligned on white, as PNG file contents."""
+    height = max(x.shape[-2] for x in images)
+    parts = []
+    for x in images:
+        parts += [F.pad(x[0].clamp(0, 1), (0, 0, 0, height - x.shape[-2]), value=1.0), torch.ones(3, height, ROW_GAP)]
+    pixels = (torch.cat(parts[:-1], dim=2) * 255).round().to(torch.uint8)
+    return encode_png(pixels).numpy().tobytes()

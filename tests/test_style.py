@@ -113,3 +113,108 @@ def test_huge_images_are_resized_with_a_message(capsys):
     x = style.prepare(torch.rand(1, 3, 1200, 1600), size=128)
     assert x.shape == (1, 3, 96, 128)
     assert "resizing a 1600×1200 px image to a longer side of 128 px" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- issue 14: nothing wrong passes silently
+def test_uint8_images_are_scaled_not_clamped_to_white():
+    torch.manual_seed(0)
+    u8 = torch.randint(0, 256, (1, 3, 48, 64), dtype=torch.uint8)
+    x = style.prepare(u8, size=64)
+    assert torch.allclose(x, u8.float() / 255)
+    assert x.mean() < 0.9  # an all-white clamp would give 1.0 everywhere
+    assert torch.allclose(style.prepare(u8[0], size=64), x)  # (3, H, W) too
+
+
+@pytest.mark.parametrize("image, hint", [
+    (torch.rand(1, 3, 48, 64) * 255, "divide by 255"),
+    (torch.rand(1, 3, 48, 64) * 2 - 1, "(x + 1) / 2"),
+    (torch.randint(0, 256, (1, 3, 48, 64)), "dtype torch.int64"),
+])
+def test_images_in_another_range_are_refused_with_the_fix(image, hint):
+    with pytest.raises(ValueError, match="image tensor") as err:
+        style.prepare(image, size=64)
+    assert hint in str(err.value)
+
+
+def test_an_extractor_lacking_a_requested_layer_names_it():
+    shallow = style.VGGFeatures(["relu1_1", "relu2_1"])
+    with pytest.raises(ValueError, match=r"does not return the layer\(s\) \['relu3_1', 'relu4_1', 'relu5_1', 'relu4_2'\]"):
+        style.transfer("chelsea.png", "starry_night.jpg", size=64, steps=1, extractor=shallow, device="cpu")
+    # asking only for the layers it has works, and so does pure texture (no content layer)
+    _, history = style.transfer("chelsea.png", "starry_night.jpg", size=64, steps=2, extractor=shallow, device="cpu",
+                                style_layers=("relu1_1", "relu2_1"), content_layers=(), progress=False)
+    assert history["content"] == [0.0, 0.0] and history["style"][0] > 0
+
+
+@pytest.mark.parametrize("steps", [0, -5, 2.5, True])
+def test_steps_must_be_a_positive_whole_number(steps):
+    with pytest.raises(ValueError, match="steps must be a whole number >= 1"):
+        style.transfer("chelsea.png", "starry_night.jpg", size=64, steps=steps, device="cpu")
+
+
+def test_other_arguments_are_checked_before_any_work():
+    with pytest.raises(ValueError, match="optimizer must be"):
+        style.transfer("chelsea.png", "starry_night.jpg", size=64, steps=1, optimizer="sgd", device="cpu")
+    with pytest.raises(ValueError, match="precision must be"):
+        style.transfer("chelsea.png", "starry_night.jpg", size=64, steps=1, precision="fp8", device="cpu")
+
+
+# ---------------------------------------------------------------- speed without changing the result
+def test_gram_backward_is_the_true_gradient():
+    f = torch.randn(2, 5, 3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(style.gram, (f,))
+    one = torch.randn(1, 5, 3, 4, dtype=torch.float64, requires_grad=True)  # the single-image path
+    assert torch.autograd.gradcheck(style.gram, (one,))
+
+
+def test_bf16_gram_is_close_to_fp32_and_returns_fp32():
+    torch.manual_seed(0)
+    f = torch.rand(1, 64, 32, 32)
+    g16 = style.gram(f.bfloat16())
+    assert g16.dtype == torch.float32
+    assert ((g16 - style.gram(f)).norm() / style.gram(f).norm()) < 1e-2
+
+
+def test_the_bf16_copy_of_the_extractor_is_made_once(extractor):
+    for _ in range(2):
+        _, history = style.transfer("chelsea.png", "starry_night.jpg", size=64, steps=2, extractor=extractor,
+                                    device="cpu", precision="bf16", progress=False)
+    copies = style._low_precision_copies[extractor]
+    assert list(copies) == [(torch.bfloat16, torch.device("cpu"))]
+    assert next(copies[(torch.bfloat16, torch.device("cpu"))].parameters()).dtype == torch.bfloat16
+    assert next(extractor.parameters()).dtype == torch.float32  # the student's extractor is untouched
+
+
+def test_fp32_and_bf16_agree_on_the_losses(extractor):
+    runs = {p: style.transfer("chelsea.png", "starry_night.jpg", size=64, steps=10, extractor=extractor, device="cpu",
+                              precision=p, progress=False)[1] for p in ("fp32", "bf16")}
+    assert runs["fp32"]["style"][0] == pytest.approx(runs["bf16"]["style"][0], rel=0.05)
+    assert runs["bf16"]["style"][-1] < runs["bf16"]["style"][0] / 2
+
+
+def test_relus_are_in_place_only_where_no_requested_output_is_overwritten():
+    ext = style.VGGFeatures(["conv1_1", "relu1_2", "relu2_1"])
+    relus = {name: m.inplace for name, m in zip(ext.names, ext.body) if isinstance(m, torch.nn.ReLU)}
+    assert relus == {"relu1_1": False, "relu1_2": True, "relu2_1": True}
+    x = torch.rand(1, 3, 32, 32)
+    out = ext(x)
+    assert out["conv1_1"].min() < 0  # the conv output was kept, not overwritten by its ReLU
+    assert torch.equal(out["relu1_2"], torch.relu(ext.body[:3]((x - ext.mean) / ext.std)))
+
+
+def test_offline_download_attempt_prints_one_line(monkeypatch, capsys, tmp_path):
+    """torch.hub announces 'Downloading: ...' before it knows it cannot: that line must not show."""
+    import urllib.error
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    monkeypatch.setattr(torch.hub, "urlopen", no_network)
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path))  # nothing cached
+    style.load_vgg19.cache_clear()
+    try:
+        _, pretrained = style.load_vgg19(True)
+    finally:
+        style.load_vgg19.cache_clear()
+    captured = capsys.readouterr()
+    assert not pretrained and "Downloading" not in captured.out + captured.err
+    assert captured.out.count("\n") == 1 and captured.out.startswith("Pretrained VGG19 weights unavailable")

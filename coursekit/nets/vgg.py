@@ -7,7 +7,9 @@ al. 2016; He, Wang & Hopcroft 2016), but that is not what the pretrained network
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 
 import torch
 import torchvision
@@ -45,8 +47,11 @@ def load_vgg19(pretrained: bool = True, seed: int = 0) -> tuple[nn.Sequential, b
     bar). If that fails, says so in one line and returns seeded random weights.
     """
     if pretrained:
+        notice = io.StringIO()  # torch.hub prints 'Downloading: ...' before it knows whether it can
         try:
-            model = torchvision.models.vgg19(weights=torchvision.models.VGG19_Weights.DEFAULT, progress=True)
+            with contextlib.redirect_stdout(notice):
+                model = torchvision.models.vgg19(weights=torchvision.models.VGG19_Weights.DEFAULT, progress=True)
+            print(notice.getvalue(), end="")  # it did download: say from where (the progress bar showed how)
             return _frozen(model.features), True
         except (OSError, RuntimeError, ValueError) as err:  # offline, blocked, or a corrupt download
             reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
@@ -84,12 +89,18 @@ class VGGFeatures(nn.Module):
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
         features, self.pretrained = load_vgg19(pretrained)
         last = max(names.index(n) for n in layers)
-        modules = [nn.AvgPool2d(2, 2) if isinstance(m, nn.MaxPool2d) and pooling == "avg" else m
-                   for m in list(features)[: last + 1]]
-        self.body = nn.Sequential(*modules)
+        self.body = nn.Sequential(*(self._layer(m, i, names, layers, pooling) for i, m in enumerate(list(features)[: last + 1])))
         self.names, self.layers = names[: last + 1], set(layers)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    @staticmethod
+    def _layer(module: nn.Module, i: int, names: list[str], layers, pooling: str) -> nn.Module:
+        if isinstance(module, nn.MaxPool2d) and pooling == "avg":
+            return nn.AvgPool2d(2, 2)
+        if isinstance(module, nn.ReLU):  # in place saves a copy, unless we keep the conv output it would overwrite
+            return nn.ReLU(inplace=names[i - 1] not in layers)
+        return module  # the (shared, frozen) convolution itself
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         check_images(images, channels=3)
