@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import html
+import importlib.util
 import json
 import re
 import shutil
@@ -20,7 +21,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-nbgrader = pytest.importorskip("nbgrader", reason="the instructor extra is not installed: pip install -e '.[instructor]'")
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = REPO / "assignments"
@@ -42,6 +42,9 @@ def grade(course: Path, *args: str) -> subprocess.CompletedProcess:
 def course(tmp_path_factory) -> Path:
     """A fresh copy of the course folder (sources, config, script) with every assignment released."""
     assert ASSIGNMENTS, "no assignments found in assignments/source/"
+    if importlib.util.find_spec("nbgrader") is None:
+        pytest.fail("nbgrader is not installed: the grading tests need the instructor extra, "
+                    "pip install -e '.[instructor]' (the README's test command installs it)", pytrace=False)
     root = tmp_path_factory.mktemp("course")
     for name in ("source", "nbgrader_config.py", "grade.py"):
         src = COURSE / name
