@@ -14,6 +14,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("data_pipeline.py", ["--batches", "20"], ["tutorial_img_s", "coursekit_img_s", "speedup"]),
     ("gan_loop.py", ["--steps", "20", "--repeats", "1"],
      ["tutorial_img_s", "coursekit_img_s", "bound_img_s", "speedup", "of_bound"]),
+    ("dcgan_loop.py", ["--steps", "2", "--repeats", "1", "--size", "32", "--width", "8", "--batch", "16"],
+     ["tutorial_img_s", "coursekit_img_s", "bound_img_s", "speedup", "of_bound"]),
     ("gan_quality.py", ["--seconds", "2", "--samples", "500", "--precision-steps", "20", "--precision-seeds", "2"],
      ["seconds", "tutorial_steps", "coursekit_steps", "tutorial_fd", "coursekit_fd", "floor_fd", "fp32_fd", "auto_fd"]),
     ("toy_gans.py", ["--runs", "4", "--steps", "20", "--sequential", "1"],

@@ -1,0 +1,123 @@
+"""Training speed of the lesson-2 DCGAN on Flowers-102, three ways in one process.
+
+(a) tutorial: the PyTorch DCGAN tutorial as published: a torchvision data set (Flowers102, the
+    "train" photos) + DataLoader (batch 128, shuffled, 2 workers) with per-image
+    Resize/CenterCrop/ToTensor/Normalize, fp32, `.item()` logging every step;
+(b) coursekit: `train_gan` on the same photos decoded once into one device-resident uint8 tensor
+    (precision "auto": bf16 autocast where the processor runs it natively, fp32 otherwise;
+    `--precision fp32` stands in for an AVX2 machine);
+(c) bound: the same fp32 G/D steps on batches already in memory: no data pipeline, no logging.
+
+Same models (DCGANGenerator / DCGANDiscriminator, 64 px, width 64 as in the tutorial), same
+batch size. Runs are interleaved and repeated; the median of each is reported. Ends with:
+speedup = coursekit / tutorial, of_bound = coursekit / bound.
+
+    python benchmarks/dcgan_loop.py [--steps 10] [--repeats 3] [--precision auto] [--size 64] [--width 64]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torchvision
+from torch.utils.data import DataLoader
+from torchvision import transforms
+
+import coursekit as ck
+from tutorial import plain_step
+
+Z_DIM = 100
+
+
+def flowers_loader(size: int, batch: int, workers: int) -> DataLoader:
+    """The tutorial's data pipeline: decode, Resize, CenterCrop, ToTensor, Normalize per image, in workers."""
+    dataset = torchvision.datasets.Flowers102(
+        ck.runtime.data_root(), split="train", download=False,
+        transform=transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(),
+                                      transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]))
+    return DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=workers, drop_last=True)
+
+
+def make_models(args, device):
+    torch.manual_seed(0)
+    G = ck.nets.DCGANGenerator(Z_DIM, size=args.size, width=args.width).to(device)
+    D = ck.nets.DCGANDiscriminator(size=args.size, width=args.width).to(device)
+    opts = (torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+            torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)))
+    return G, D, *opts
+
+
+def run_tutorial(loader, models, steps, device) -> float:
+    G, D, opt_g, opt_d = models
+    it, start, images, done = iter(loader), time.perf_counter(), 0, 0
+    while done < steps:
+        try:
+            real, _ = next(it)
+        except StopIteration:  # a new epoch: the DataLoader starts its workers again
+            it = iter(loader)
+            continue
+        real = real.to(device)
+        loss_d, loss_g, out = plain_step(G, D, opt_g, opt_d, real, torch.randn(len(real), Z_DIM, device=device))
+        _ = (loss_d.item(), loss_g.item(), torch.sigmoid(out).mean().item())  # logged every step
+        images += len(real)
+        done += 1
+    return images / (time.perf_counter() - start)
+
+
+def run_coursekit(batches, models, steps, precision) -> float:
+    G, D = models[:2]
+    start = time.perf_counter()
+    ck.train.train_gan(G, D, batches, steps=steps, precision=precision, log_every=50, progress=False)
+    return steps * batches.batch_size / (time.perf_counter() - start)
+
+
+def run_bound(premade, models, steps, device) -> float:
+    reals, zs = premade
+    start = time.perf_counter()
+    for i in range(steps):
+        plain_step(*models, reals[i % len(reals)], zs[i % len(zs)])
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * len(reals[0]) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=10, help="steps per timed run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--width", type=int, default=64, help="G's and D's base channels (ngf = ndf)")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the tutorial way")
+    args = parser.parse_args()
+    device = ck.runtime.pick_device()
+    print(ck.runtime.machine_summary(device))
+    amp = ck.train.resolve_precision(device, args.precision)
+    print(f"coursekit precision: {args.precision} -> {amp or 'fp32'}; DCGAN {args.size} px, width {args.width}, "
+          f"batch {args.batch}, {args.steps} steps x {args.repeats} repeats")
+
+    loader = flowers_loader(args.size, args.batch, args.workers)
+    batches = ck.data.load_flowers102("train", args.size).batches(args.batch, device)
+    premade = ([batches.next_batch() for _ in range(5)], [torch.randn(args.batch, Z_DIM, device=device) for _ in range(5)])
+    models = {name: make_models(args, device) for name in ("tutorial", "coursekit", "bound")}
+
+    # warm-up (kernel selection, allocator), then interleaved timed repeats
+    run_tutorial(loader, models["tutorial"], 2, device)
+    run_coursekit(batches, models["coursekit"], 2, args.precision)
+    run_bound(premade, models["bound"], 2, device)
+    rates = {name: [] for name in models}
+    for r in range(args.repeats):
+        rates["tutorial"].append(run_tutorial(loader, models["tutorial"], args.steps, device))
+        rates["coursekit"].append(run_coursekit(batches, models["coursekit"], args.steps, args.precision))
+        rates["bound"].append(run_bound(premade, models["bound"], args.steps, device))
+        print(f"repeat {r + 1}: " + "  ".join(f"{k} {v[-1]:,.1f} img/s" for k, v in rates.items()), flush=True)
+    tut, cks, bound = (statistics.median(rates[k]) for k in ("tutorial", "coursekit", "bound"))
+    print(f"RESULT tutorial_img_s={tut:.1f} coursekit_img_s={cks:.1f} bound_img_s={bound:.1f} "
+          f"speedup={cks / tut:.2f} of_bound={cks / bound:.2f}")
+
+
+if __name__ == "__main__":
+    main()
