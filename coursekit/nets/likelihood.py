@@ -323,16 +323,17 @@ class GatedPixelCNN(_Autoregressive):
     @torch.inference_mode()
     def sample(self, n: int, generator: torch.Generator | None = None, size: tuple[int, int] = (28, 28)) -> torch.Tensor:
         """n images (n, 1, H, W) float {0, 1} on the CPU; the same draws as `_Autoregressive.sample`,
-        but H passes of the vertical stack (rows 0..i) and H·W passes of the horizontal one on one row."""
+        but H passes of the vertical stack (rows 0..i) and H·W passes of the horizontal one on one
+        row (columns 0..j)."""
         device = next(self.parameters()).device
         H, W = size
         x = torch.zeros(n, 1, H, W, device=device)
         u = torch.rand(n, H, W, generator=generator).to(device)
         for i in range(H):
             from_v = [f[:, :, i: i + 1] for f in self.vertical_features(x[:, :, : i + 1])]  # row i's conditioning
-            for j in range(W):
-                p = torch.sigmoid(self.horizontal(x[:, :, i: i + 1], from_v).float()[:, 0, 0, j])
-                x[:, 0, i, j] = (u[:, i, j] < p).float()
+            for j in range(W):  # columns right of j cannot matter either: crop them
+                logits = self.horizontal(x[:, :, i: i + 1, : j + 1], [f[..., : j + 1] for f in from_v])
+                x[:, 0, i, j] = (u[:, i, j] < torch.sigmoid(logits.float()[:, 0, 0, j])).float()
         return x.cpu()
 
 
