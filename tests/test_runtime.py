@@ -47,3 +47,11 @@ def test_seed_everything_repeats():
 
 def test_not_colab_here():
     assert not ck.runtime.in_colab()
+
+
+def test_machine_summary_names_the_cpu_and_the_precision_it_trains_in():
+    line = ck.runtime.machine_summary("cpu")
+    assert line.startswith(f"CPU {ck.runtime.cpu_name()}, {os.cpu_count()} cores")
+    native = ck.runtime.amp_dtype("cpu") == torch.bfloat16
+    assert ("native bf16" in line and "bf16 autocast" in line) if native else ("no native bf16" in line and ": fp32" in line)
+    assert line.endswith(f"| torch {torch.__version__}")
