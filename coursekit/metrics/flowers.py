@@ -226,7 +226,8 @@ class FlowerQuality:
         latent: the noise G was trained on, "gaussian" or "uniform" (see GANConfig.latent).
         """
         z = sample_z(self.n, G.z_dim, latent, generator=torch.Generator().manual_seed(self.seed))
-        return self.score_images(sample(G, z.to(next(G.parameters()).device)))
+        device = next(G.parameters()).device
+        return self.score_images(torch.cat([sample(G, chunk.to(device)) for chunk in z.split(500)]))  # bounded memory
 
     def floor(self, other_real_images: torch.Tensor) -> float:
         """FD between the reference photos and other real photos: the best a generator can reach."""
