@@ -214,7 +214,8 @@ def test_a_class_is_graded_and_every_hand_in_scored(course, tmp_path):
     for student, nb in hand_ins(course).items():
         (hand_in_dir / student).mkdir(parents=True)
         nbformat.write(nb, hand_in_dir / student / f"{GRADED}.ipynb")
-    grade(course, "collect", GRADED, str(hand_in_dir))
+    archive = shutil.make_archive(str(tmp_path / "hand-ins"), "zip", hand_in_dir)  # as downloaded from an LMS
+    grade(course, "collect", GRADED, archive)
     for student in EXPECTED:
         assert (course / "submitted" / student / GRADED / f"{GRADED}.ipynb").exists(), f"{student} was not collected"
 
