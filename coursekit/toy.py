@@ -155,7 +155,7 @@ class ManyRuns:
     G: Stacked
     D: Stacked
     seeds: list[int]
-    settings: dict                       # lr_g, lr_d, beta1 per run, and the shared options
+    settings: dict                       # lr_g, lr_d, beta1, real_label per run, and the shared options
     history: dict                        # "step": [...]; "loss_d", "loss_g", "d_real", "d_fake": [[R values], ...]
     diverged_at: list[int | None]        # the first step with a NaN / exploding loss, None if never
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)  # (step, samples (R, n, 2))
@@ -180,12 +180,12 @@ def _per_run(value, runs: int, name: str) -> torch.Tensor:
 
 
 def train_many(mixture: Mixture, make_G, make_D, seeds, *, steps: int = 2000, batch_size: int = 128,
-               lr_g=2e-4, lr_d=2e-4, beta1=0.5, real_label: float = 0.9, fake_label: float = 0.0,
+               lr_g=2e-4, lr_d=2e-4, beta1=0.5, real_label=0.9, fake_label: float = 0.0,
                g_loss: str = "non_saturating", log_every: int = 50, snapshot_every: int | None = None,
                snapshot_points: int = 512, max_loss: float = 1e6, device: torch.device | str = "cpu") -> ManyRuns:
     """Train len(seeds) toy GANs at once; run r is `train_one(..., seed=seeds[r])` with its own lr / beta1.
 
-    lr_g, lr_d, beta1: one value for all runs or one per run (a sweep). The other options mean
+    lr_g, lr_d, beta1, real_label: one value for all runs or one per run (a sweep). The other options mean
     what the GANConfig fields of the same name mean. The step is the one of `coursekit.train`:
     D on real (target real_label) and detached fakes (target fake_label), then G on the same
     fakes through the updated D. Losses are means over each run's batch, summed over runs, so
@@ -202,7 +202,9 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, *, steps: int = 2000, ba
     G, D = Stacked(Gs), Stacked(Ds)
     samplers = [ToySampler(mixture, batch_size, s + DATA_SEED_OFFSET, device) for s in seeds]
     noises = [torch.Generator(device=device).manual_seed(s) for s in seeds]
-    settings = {"lr_g": _per_run(lr_g, R, "lr_g"), "lr_d": _per_run(lr_d, R, "lr_d"), "beta1": _per_run(beta1, R, "beta1")}
+    settings = {"lr_g": _per_run(lr_g, R, "lr_g"), "lr_d": _per_run(lr_d, R, "lr_d"), "beta1": _per_run(beta1, R, "beta1"),
+                "real_label": _per_run(real_label, R, "real_label")}
+    real_target = settings["real_label"].to(device).view(R, 1)          # (R, 1): broadcasts over each batch
     opt_g = StackedAdam(list(G.params.values()), settings["lr_g"].to(device), settings["beta1"].to(device))
     opt_d = StackedAdam(list(D.params.values()), settings["lr_d"].to(device), settings["beta1"].to(device))
     z_fixed = torch.randn(snapshot_points, G.template.z_dim, generator=torch.Generator().manual_seed(1234))
@@ -224,7 +226,7 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, *, steps: int = 2000, ba
         # D step: real -> real_label, detached fakes -> fake_label
         fake = G(z)                                                                   # (R, B, 2)
         logits_real, logits_fake = D(real), D(fake.detach())                         # (R, B') each
-        loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.full_like(logits_real, real_label),
+        loss_d = (F.binary_cross_entropy_with_logits(logits_real, real_target.expand_as(logits_real),
                                                      reduction="none").mean(1)
                   + F.binary_cross_entropy_with_logits(logits_fake, torch.full_like(logits_fake, fake_label),
                                                        reduction="none").mean(1))       # (R,)
@@ -255,6 +257,6 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, *, steps: int = 2000, ba
         if snapshot_every and step % snapshot_every == 0:
             snapshot(step)
     settings = {k: v.tolist() for k, v in settings.items()}
-    settings.update(real_label=real_label, fake_label=fake_label, g_loss=g_loss, batch_size=batch_size, steps=steps)
+    settings.update(fake_label=fake_label, g_loss=g_loss, batch_size=batch_size, steps=steps)
     return ManyRuns(G, D, seeds, settings, history, [None if s < 0 else s for s in diverged_at.tolist()],
                     snapshots, time.perf_counter() - start)

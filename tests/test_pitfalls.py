@@ -142,12 +142,12 @@ def test_a_huge_learning_rate_is_reported_as_diverged():
                          ids=["plain", "packed", "minibatch"])
 def test_train_many_follows_the_separate_runs(make_D):
     """Same seeds -> the same trajectory (we test the weights after 5 steps, to float rounding)."""
-    seeds, lrs = [0, 1, 2], [2e-4, 1e-3, 5e-4]
+    seeds, lrs, labels = [0, 1, 2], [2e-4, 1e-3, 5e-4], [0.9, 1.0, 0.8]
     runs = toy.train_many(toy.ring(), ToyGenerator, make_D, seeds, steps=5, batch_size=32, lr_g=lrs, lr_d=lrs,
-                          real_label=0.9, log_every=5)
-    for r, (seed, lr) in enumerate(zip(seeds, lrs)):
+                          real_label=labels, log_every=5)
+    for r, (seed, lr, label) in enumerate(zip(seeds, lrs, labels)):
         G, D, history = toy.train_one(toy.ring(), ToyGenerator, make_D, seed=seed, batch_size=32, steps=5,
-                                      log_every=5, lr_g=lr, lr_d=lr, real_label=0.9)
+                                      log_every=5, lr_g=lr, lr_d=lr, real_label=label)
         for single, stacked in ((G, runs.G.module(r)), (D, runs.D.module(r))):
             for (name, a), b in zip(single.named_parameters(), stacked.parameters()):
                 assert torch.allclose(a, b, atol=1e-5, rtol=1e-4), (r, name)

@@ -14,6 +14,6 @@ from .common import count_parameters, sample  # noqa: F401
 from .dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_init  # noqa: F401
 from .layers import MinibatchDiscrimination  # noqa: F401
 from .mlp import MLPDiscriminator, MLPGenerator  # noqa: F401
-from .toy import ToyDiscriminator, ToyGenerator  # noqa: F401
+from .toy import Packed, ToyDiscriminator, ToyGenerator  # noqa: F401
 from .vgg import VGGFeatures, load_vgg19, vgg19_layer_names  # noqa: F401
 from .likelihood import VAE, Autoencoder, GatedPixelCNN, MaskedConv2d, PixelCNN, binarize, causal_mask  # noqa: F401

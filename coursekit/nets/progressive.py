@@ -39,7 +39,7 @@ class ProgressiveGenerator(nn.Module):
     the previous stage's image is upsampled and blended with the new one by `alpha`.
     """
 
-    def __init__(self, z_dim: int = 64, channels: tuple[int, ...] = (64, 32, 16), image_channels: int = 1):
+    def __init__(self, z_dim: int = 64, channels: tuple[int, ...] = (32, 16, 8), image_channels: int = 1):
         super().__init__()
         self.z_dim, self.channels, self.stage, self.alpha = z_dim, channels, 0, 1.0
         self.start = nn.Sequential(nn.Linear(z_dim, channels[0] * 8 * 8), nn.LeakyReLU(0.2))
@@ -73,7 +73,7 @@ class ProgressiveGenerator(nn.Module):
 class ProgressiveDiscriminator(nn.Module):
     """images (B, C, r, r), r = 8 * 2**stage -> logits (B,). The mirror of ProgressiveGenerator."""
 
-    def __init__(self, channels: tuple[int, ...] = (64, 32, 16), image_channels: int = 1):
+    def __init__(self, channels: tuple[int, ...] = (32, 16, 8), image_channels: int = 1):
         super().__init__()
         self.channels, self.stage, self.alpha = channels, 0, 1.0
         self.from_image = nn.ModuleList(nn.Sequential(nn.Conv2d(image_channels, c, 1), nn.LeakyReLU(0.2))

@@ -64,3 +64,21 @@ class ToyDiscriminator(nn.Module):
         if self.minibatch is not None:
             h = self.minibatch(h)                                         # (B // pack, hidden + kernels)
         return self.head(h).squeeze(1)
+
+
+class Packed(nn.Module):
+    """PacGAN for images: D judges `pack` images at once, stacked along the channel axis.
+
+    images (B, C, H, W) -> inner D on (B // pack, pack * C, H, W) -> logits (B // pack,).
+    The inner D must accept pack * C channels, e.g. MLPDiscriminator(image_shape=(2, 28, 28)) for pack 2.
+    """
+
+    def __init__(self, inner: nn.Module, pack: int = 2):
+        super().__init__()
+        self.inner, self.pack = inner, pack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        if b % self.pack:
+            raise ValueError(f"the batch ({b}) must be a multiple of pack={self.pack}")
+        return self.inner(x.reshape(b // self.pack, self.pack * c, h, w))
