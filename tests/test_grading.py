@@ -2,8 +2,8 @@
 
 One assignment (1, the GAN step) is graded for a class of hand-ins: the reference solution, the
 unmodified release, and five that misbehave (raise, never finish, tamper with the tests, print
-megabytes, do not parse). Every assignment's solution notebook is executed once, and its release
-is executed once to check that no test passes without the student's code.
+megabytes, do not parse). Every other assignment's solution notebook is executed once, and its
+release once, to check that no test passes without the student's code.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 COURSE = REPO / "assignments"
 ASSIGNMENTS = sorted(p.parent.name for p in (COURSE / "source").glob("*/*.ipynb") if p.stem == p.parent.name)
 GRADED = "a1_gan_training"          # the assignment graded for a whole class below
-TIMEOUT = 20                        # per-cell limit in the test run (every reference cell takes seconds)
+TIMEOUT = 25                        # per-cell limit in the test run (reference cells: at most 14 s on 2 busy cores)
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
@@ -119,9 +119,10 @@ def errors(nb) -> dict[str, str]:
 
 
 def test_solution_notebooks_pass_every_test(tmp_path, monkeypatch):
-    """The reference solution of every assignment runs clean in the quick budget."""
+    """The reference solution of every other assignment runs clean in the quick budget (the graded
+    one's is scored with full marks below)."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as in grading (nbgrader_config.py)
-    for name in ASSIGNMENTS:
+    for name in [a for a in ASSIGNMENTS if a != GRADED]:
         start = time.perf_counter()
         nb = execute(COURSE / "source" / name / f"{name}.ipynb", tmp_path)
         assert not errors(nb), f"{name}: the solution notebook raised {errors(nb)}"
@@ -129,9 +130,10 @@ def test_solution_notebooks_pass_every_test(tmp_path, monkeypatch):
 
 
 def test_release_fails_every_test_without_the_students_code(course, tmp_path, monkeypatch):
-    """No point comes for free: in the unmodified release every graded cell raises."""
+    """No point comes for free: in the unmodified release every graded cell raises (the graded
+    assignment's release is scored 0 below)."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    for name in ASSIGNMENTS:
+    for name in [a for a in ASSIGNMENTS if a != GRADED]:
         nb = execute(course / "release" / name / f"{name}.ipynb", tmp_path)
         graded = [c.metadata.nbgrader["grade_id"] for c in nb.cells
                   if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
