@@ -15,13 +15,14 @@ Modules, lowest first (a module only imports those above it):
     data     data sets as one uint8 tensor (a package: MNIST, flowers, folders, the decoded-tensor cache)
     plot     image grids, loss curves, live training plot
     nets     the lesson models (plain nn.Modules), one file per family
-    train    the training engine: GAN and likelihood-model steps;  callbacks  checkpoints, samples, live plots
+    engine   the training loop every model shares: logging, divergence stop, deferred Ctrl-C, callbacks
+    train    the GAN step and the likelihood-model step on that engine;  callbacks  checkpoints, samples, live plots
     metrics  measuring sticks: Fréchet distance, MNIST quality (FD, class coverage), ...
     pretrained  the sticks' shipped, hash-checked weights (load, or train once)
     style    style transfer: VGG19 features, Gram matrices, content/style/TV losses
     widgets  ipywidgets toys: latent-space explorer, style-transfer app
 """
-from . import runtime, checks, storage, download, images, batches, data, plot, nets, train, callbacks, metrics, pretrained, style, widgets  # noqa: F401
+from . import runtime, checks, storage, download, images, batches, data, plot, nets, engine, train, callbacks, metrics, pretrained, style, widgets  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"

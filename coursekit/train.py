@@ -1,68 +1,29 @@
-"""Training loops: one engine, two kinds of step.
+"""Training loops: the GAN step and the likelihood-model step, on one shared engine.
 
     G, D = ck.nets.MLPGenerator(), ck.nets.MLPDiscriminator()
     history = ck.train.train_gan(G, D, mnist.batches(128, device), GANConfig(steps=5000),
                                  callbacks=[ck.callbacks.Checkpoint("mnist-gan")])
     history = ck.train.train_likelihood(vae, mnist.batches(128, device), LikelihoodConfig(steps=3000))
 
-`fit` is the engine both share: it calls a step function once per iteration, sums the values
-the step returns on the device, and syncs with the host only every `log_every` steps. There it
-checks that no loss is NaN, infinite or exploding and that every weight and optimizer state is
-finite (stopping with the step named, before any checkpoint of the bad state is written),
-appends the averages to the history and calls the callbacks. Ctrl-C (Jupyter's stop button)
-is deferred to a step boundary. Checkpoints, plots and samples are callbacks
-(`coursekit.callbacks`): objects with any of `on_start`, `on_log`, `on_end`, `on_interrupt`,
-`on_diverged`.
-
 The GAN step is `d_step` then `g_step`, written to read like the loop in notebook 01. Every
-stabiliser of lessons 2 and 3 is a `GANConfig` field, not a copy of the loop.
+stabiliser of lessons 2 and 3 is a `GANConfig` field, not a copy of the loop. The machinery
+around the steps (host syncs only every `log_every` steps, the divergence stop, deferred Ctrl-C,
+callbacks for checkpoints and plots) is `coursekit.engine.fit`, shared by both loops.
 """
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
-import time
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from . import runtime
+from .engine import (PRECISIONS, Run, TrainConfig, TrainingDiverged, adam, backward_and_step,  # noqa: F401
+                     configure, fit, make_run, resolve_precision)
 
 
 # ---------------------------------------------------------------- settings
-@dataclass
-class TrainConfig:
-    """Settings every loop shares."""
-    steps: int = 10_000             # optimizer iterations in total (a resumed run continues up to this)
-    log_every: int = 50             # steps between host syncs: logging, divergence checks, callbacks
-    precision: str = "auto"         # "auto" | "fp32" | "bf16" | "fp16"; auto = runtime.amp_dtype(device)
-    seed: int = 0                   # seed of the run's own noise stream
-    max_seconds: float | None = None  # stop after this much training time (checked at log steps)
-    progress: bool = True           # tqdm progress bar
-    max_loss: float = 1e6           # a loss above this counts as diverged, like NaN
-
-    # fields a resumed run may change; any other difference from the checkpoint is refused
-    RESUMABLE_CHANGES = ("steps", "log_every", "max_seconds", "progress")
-
-    def validate(self) -> None:
-        """Raise ValueError naming the first bad field (before any weight is touched)."""
-        for name in ("steps", "log_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds!r}")
-        if not self.max_loss > 0:
-            raise ValueError(f"max_loss must be positive, got {self.max_loss!r}")
-
-
 @dataclass
 class GANConfig(TrainConfig):
     """Settings of `train_gan`. Stabilisers (lesson 2) and balance options (lesson 3) are fields."""
@@ -111,91 +72,6 @@ class LikelihoodConfig(TrainConfig):
             raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip!r}")
 
 
-PRECISIONS = {"auto": None, "fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss, weight or optimizer state became NaN, infinite or exploded; training stopped before saving it."""
-
-
-# ---------------------------------------------------------------- the run
-@dataclass
-class Run:
-    """Everything a loop reads and writes; `state_dict()` is what a checkpoint holds.
-
-    models / optimizers / scalers: by name ("G", "D" for a GAN; "model" for a likelihood model).
-    noise: the run's own seeded random stream (z for GANs), saved so a resumed run repeats it.
-    """
-    models: dict[str, nn.Module]
-    optimizers: dict[str, torch.optim.Optimizer]
-    scalers: dict[str, torch.amp.GradScaler]
-    data: object                    # a DeviceBatches (anything with next_batch / state_dict)
-    config: TrainConfig
-    device: torch.device
-    amp: torch.dtype | None         # the autocast dtype, None for fp32
-    noise: torch.Generator
-    step: int = 0
-    history: dict = field(default_factory=lambda: defaultdict(list))
-    logged: dict = field(default_factory=dict)   # the latest logged averages
-    last_checkpoint: str | None = None           # "step N, path" of the last good checkpoint
-    restored: str | None = None                  # set by a callback that restored weights after divergence
-    memory: dict = field(default_factory=dict)   # scratch space for step functions (not checkpointed)
-
-    @property
-    def G(self) -> nn.Module:
-        return self.models["G"]
-
-    @property
-    def D(self) -> nn.Module:
-        return self.models["D"]
-
-    def autocast(self):
-        """The mixed-precision context of this run (a no-op in fp32)."""
-        if self.amp is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp)
-
-    def state_dict(self) -> dict:
-        return {"models": {k: m.state_dict() for k, m in self.models.items()},
-                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
-                "data": self.data.state_dict(), "noise": self.noise.get_state(), "rng": _global_rng_state(),
-                "step": self.step, "history": dict(self.history),
-                "config": asdict(self.config), "signature": self.signature()}
-
-    def load_state_dict(self, state: dict) -> None:
-        for group in ("models", "optimizers", "scalers"):
-            for k, obj in getattr(self, group).items():
-                obj.load_state_dict(state[group][k])
-        self.data.load_state_dict(state["data"])
-        self.noise.set_state(state["noise"].cpu())  # RNG states are CPU byte tensors, even for CUDA
-        _set_global_rng_state(state["rng"])
-        self.step = state["step"]
-        self.history = defaultdict(list, state["history"])
-
-    def signature(self) -> dict:
-        """What must be the same for a checkpoint to continue this run: architecture and data shape."""
-        shapes = {k: {n: list(t.shape) for n, t in m.state_dict().items()} for k, m in self.models.items()}
-        images = getattr(self.data, "images", None)
-        data = {"images": len(images), "image_shape": list(images.shape[1:]),
-                "batch_size": self.data.batch_size} if images is not None else {}
-        return {"models": {k: type(m).__name__ for k, m in self.models.items()}, "shapes": shapes, "data": data}
-
-
-def _global_rng_state() -> dict:
-    """torch's global generators (dropout and other layers draw from them)."""
-    state = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_global_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["cpu"].cpu())
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-
-
 # ---------------------------------------------------------------- the GAN step
 def sample_z(n: int, z_dim: int, latent: str = "gaussian", *, device=None, generator=None) -> torch.Tensor:
     """Noise z (n, z_dim): N(0, I) for "gaussian", U(-1, 1) for "uniform"."""
@@ -234,7 +110,7 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch
                   + F.binary_cross_entropy_with_logits(logits_fake, torch.full_like(logits_fake, config.fake_label)))
     if update:
         opt_d.zero_grad(set_to_none=True)
-        _backward_and_step(loss_d, opt_d, scaler)
+        backward_and_step(loss_d, opt_d, scaler)
     return loss_d.detach(), torch.sigmoid(logits_real).mean().detach(), torch.sigmoid(logits_fake).mean().detach(), fake
 
 
@@ -253,25 +129,8 @@ def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, confi
         else:
             loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
     opt_g.zero_grad(set_to_none=True)
-    _backward_and_step(loss_g, opt_g, scaler)
+    backward_and_step(loss_g, opt_g, scaler)
     return loss_g.detach()
-
-
-def _backward_and_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None,
-                       clip: float | None = None) -> None:
-    """backward + optimizer step, with fp16 loss scaling when a scaler is enabled."""
-    if scaler is None or not scaler.is_enabled():
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], clip)
-        opt.step()
-        return
-    scaler.scale(loss).backward()
-    if clip is not None:
-        scaler.unscale_(opt)
-        nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], clip)
-    scaler.step(opt)
-    scaler.update()
 
 
 def gradient_norm(model: nn.Module) -> torch.Tensor:
@@ -311,10 +170,10 @@ def train_gan(G: nn.Module, D: nn.Module, data, config: GANConfig | None = None,
     history: {"step": [...], "loss_d": [...], "loss_g": [...], "d_real": [...], "d_fake": [...],
     "seconds": [...]} (+ "grad_g", "d_skipped" when those options are on), one entry per log step.
     """
-    cfg = _configure(GANConfig, config, overrides)
+    cfg = configure(GANConfig, config, overrides)
     if not hasattr(G, "z_dim"):
         raise ValueError("G needs a `z_dim` attribute (the length of its noise vector)")
-    run = _make_run({"G": G, "D": D}, {"G": cfg.lr_g, "D": cfg.lr_d}, cfg.betas, data, cfg)
+    run = make_run({"G": G, "D": D}, {"G": cfg.lr_g, "D": cfg.lr_d}, cfg.betas, data, cfg)
     return fit(run, lambda r, real: gan_step(r, real, d_step=d_step, g_step=g_step), callbacks)
 
 
@@ -330,7 +189,7 @@ def likelihood_step(run: Run, batch) -> dict[str, torch.Tensor]:
     with run.autocast():
         terms = model.loss(x)
     opt.zero_grad(set_to_none=True)
-    _backward_and_step(terms["loss"], opt, run.scalers["model"], run.config.grad_clip)
+    backward_and_step(terms["loss"], opt, run.scalers["model"], run.config.grad_clip)
     return {k: v.detach() for k, v in terms.items()}
 
 
@@ -341,156 +200,10 @@ def train_likelihood(model: nn.Module, data, config: LikelihoodConfig | None = N
     The model must have `loss(x) -> dict` with a scalar "loss" (see `likelihood_step`).
     The same engine as `train_gan`: checkpoints, resume, divergence stop, progress, callbacks.
     """
-    cfg = _configure(LikelihoodConfig, config, overrides)
+    cfg = configure(LikelihoodConfig, config, overrides)
     if not callable(getattr(model, "loss", None)):
         raise ValueError(f"{type(model).__name__} needs a loss(x) method returning {{'loss': ..., ...}}")
-    run = _make_run({"model": model}, {"model": cfg.lr}, cfg.betas, data, cfg)
+    run = make_run({"model": model}, {"model": cfg.lr}, cfg.betas, data, cfg)
     return fit(run, step, callbacks)
 
 
-# ---------------------------------------------------------------- the engine
-def fit(run: Run, step_fn, callbacks=()) -> dict:
-    """Call `step_fn(run, batch) -> {name: 0-d tensor}` until run.config.steps; returns the history.
-
-    Values are summed on the device and averaged at each log step (the only host sync).
-    """
-    cfg = run.config
-    _call(callbacks, "on_start", run)
-    sums, names = None, None
-    bad_step = torch.full((), -1, device=run.device, dtype=torch.long)
-    since_log, start = 0, time.perf_counter() - (run.history["seconds"][-1] if run.history.get("seconds") else 0.0)
-    bar = tqdm(total=cfg.steps, initial=min(run.step, cfg.steps), disable=not cfg.progress, desc="training")
-    with _deferred_interrupt() as interrupted:
-        try:
-            while run.step < cfg.steps and not interrupted():
-                values = step_fn(run, run.data.next_batch())
-                run.step += 1
-                since_log += 1
-                if names is None:  # the first step fixes which values are logged
-                    names = list(values)
-                    sums = torch.zeros(len(names), device=run.device)
-                    loss_index = torch.tensor([i for i, k in enumerate(names) if k.startswith("loss")], device=run.device)
-                # bookkeeping on the device: no host sync here
-                vector = torch.stack([values[k].float() for k in names])
-                sums += vector
-                losses = vector[loss_index]
-                broken = ~torch.isfinite(losses).all() | (losses.abs() > cfg.max_loss).any()
-                bad_step = torch.where((bad_step < 0) & broken, run.step, bad_step)
-                # every log_every steps (and at the end): one sync, checks, log, callbacks
-                if run.step % cfg.log_every == 0 or run.step == cfg.steps:
-                    _check(run, bad_step, since_log)
-                    _log(run, names, sums, since_log, time.perf_counter() - start)
-                    sums.zero_()
-                    bar.update(since_log)
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in list(run.logged.items())[:4]})
-                    since_log = 0
-                    _call(callbacks, "on_log", run)
-                    if cfg.max_seconds is not None and run.history["seconds"][-1] >= cfg.max_seconds:
-                        break
-        except TrainingDiverged as err:
-            bar.close()
-            _call(callbacks, "on_diverged", run)
-            state = (f"the models in memory were restored to {run.restored}" if run.restored else
-                     "the models in memory hold the diverged weights: create them again before retraining")
-            raise TrainingDiverged(f"{err}; {state}.") from None
-        bar.close()
-        if interrupted():  # still inside the deferred-interrupt block: a second Ctrl-C cannot abort the save
-            if since_log:  # log the partial interval, so the checkpoint holds a finite, complete state
-                _check(run, bad_step, since_log)
-                _log(run, names, sums, since_log, time.perf_counter() - start)
-            _call(callbacks, "on_interrupt", run)
-    if interrupted():
-        raise KeyboardInterrupt(f"training interrupted at step {run.step}; run the same call again to resume")
-    _call(callbacks, "on_end", run)
-    return dict(run.history)
-
-
-def _configure(kind, config, overrides: dict):
-    """The config to use: `config` (or defaults) with `overrides` applied, validated."""
-    names = {f.name for f in fields(kind)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise TypeError(f"unknown setting(s) {unknown}; {kind.__name__} has: {', '.join(sorted(names))}")
-    cfg = kind(**{**asdict(config or kind()), **overrides})
-    cfg.validate()
-    return cfg
-
-
-def _make_run(models: dict, lrs: dict, betas, data, cfg: TrainConfig) -> Run:
-    device = next(iter(models.values())).parameters().__next__().device
-    amp = resolve_precision(device, cfg.precision)
-    use_scaler = amp == torch.float16  # fp16 needs loss scaling; bf16 and fp32 do not
-    return Run(models, {k: adam(m.parameters(), lrs[k], betas) for k, m in models.items()},
-               {k: torch.amp.GradScaler(device.type, enabled=use_scaler) for k in models},
-               data, cfg, device, amp, torch.Generator(device=device).manual_seed(cfg.seed))
-
-
-def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-    """Adam with the fused implementation on CPU and CUDA: one kernel updates all parameters.
-
-    Same algorithm as the default; for a small GAN on a CPU it made whole training steps
-    1.3-1.5x faster (the default launches ~10 small ops per parameter tensor).
-    """
-    params = list(params)
-    fused = params[0].device.type in ("cpu", "cuda")
-    return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused)
-
-
-def resolve_precision(device: torch.device, precision: str) -> torch.dtype | None:
-    """The autocast dtype for a `precision` setting on `device` (None = plain fp32)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
-    return runtime.amp_dtype(device) if precision == "auto" else PRECISIONS[precision]
-
-
-def _check(run: Run, bad_step: torch.Tensor, since_log: int) -> None:
-    """Raise TrainingDiverged if a loss broke since the last log, or a weight / optimizer state is not finite."""
-    first_bad = int(bad_step)
-    kept = f"the last checkpoint ({run.last_checkpoint}) is kept" if run.last_checkpoint else "no checkpoint was written"
-    advice = ("Try a lower learning rate or another seed (as a new run: a checkpoint refuses changed settings, "
-              "see coursekit.callbacks.Checkpoint)")
-    if first_bad >= 0:
-        raise TrainingDiverged(f"a loss became NaN, infinite or larger than max_loss={run.config.max_loss:g} at step "
-                               f"{first_bad}: training stopped and {kept}. {advice}")
-    tensors = [(f"{k} weight {n}", p) for k, m in run.models.items() for n, p in m.named_parameters()]
-    tensors += [(f"{k} optimizer state {s}", v) for k, o in run.optimizers.items()
-                for state in o.state.values() for s, v in state.items() if torch.is_tensor(v) and v.is_floating_point()]
-    finite = torch.stack([torch.isfinite(t).all() for _, t in tensors]).tolist()
-    if not all(finite):
-        name = tensors[finite.index(False)][0]
-        raise TrainingDiverged(f"{name} became NaN or infinite between steps {run.step - since_log} and {run.step}: "
-                               f"training stopped and {kept}. {advice}")
-
-
-def _log(run: Run, names: list[str], sums: torch.Tensor, n: int, seconds: float) -> None:
-    """Average the summed values (the one host sync) and append them to the history."""
-    run.logged = dict(zip(names, (sums / n).tolist()))
-    run.history["step"].append(run.step)
-    for k, v in run.logged.items():
-        run.history[k].append(v)
-    run.history["seconds"].append(seconds)
-
-
-def _call(callbacks, hook: str, run: Run) -> None:
-    for cb in callbacks:
-        method = getattr(cb, hook, None)
-        if method is not None:
-            method(run)
-
-
-@contextlib.contextmanager
-def _deferred_interrupt():
-    """Turn Ctrl-C / Jupyter's stop button into a flag the loop checks between steps.
-
-    An interrupt then never lands in the middle of a step or of the checkpoint written on
-    interrupt, so that checkpoint is a consistent state. (Only in the main thread, where signals arrive.)
-    """
-    flag = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag.is_set
-        return
-    previous = signal.signal(signal.SIGINT, lambda *_: flag.set())
-    try:
-        yield flag.is_set
-    finally:
-        signal.signal(signal.SIGINT, previous)

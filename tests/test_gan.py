@@ -116,7 +116,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(digits,
                            callbacks=[ckpt, PoisonAt(12)])
     saved = torch.load(tmp_path / "last.pt", weights_only=True)
     assert saved["step"] == 12  # saved at the first log step past 10, before the poison
-    assert all(torch.isfinite(v).all() for v in saved["G"].values() if v.is_floating_point())
+    assert all(torch.isfinite(v).all() for v in saved["models"]["G"].values() if v.is_floating_point())
 
 
 def test_wrong_shapes_name_the_expected_shape():
