@@ -10,11 +10,14 @@ coursekit: `ck.style.transfer(..., optimizer="lbfgs")` on the same layers (conv1
            `--precision fp32` stands in for a processor without it).
 bound:     a bare forward + backward pass of the same truncated network (normalisation, conv1_1
            .. conv3_1) at the same size and precision as coursekit: no losses, no optimiser.
+bound_gram: the bound plus the five Gram matrices (forward and backward) that any method on
+           these layers must compute: what is left above it is losses, optimiser and bookkeeping.
 
 A step is one forward + backward pass (the tutorial's L-BFGS runs up to 20 per `optimizer.step`,
 all counted; coursekit runs one). Build and target computation are inside the timed call on both
 sides. Runs are interleaved and repeated; medians are reported. The RESULT line ends the output:
-speedup = coursekit / tutorial, of_bound = coursekit / bound, both at the first size;
+speedup = coursekit / tutorial, of_bound = coursekit / bound, of_bound_gram = coursekit /
+bound_gram, all at the first size;
 style_loss_drop = first / last style loss of coursekit's run at that size.
 
     python benchmarks/style_transfer.py [--steps 100] [--repeats 3] [--sizes 256 128] [--precision auto]
@@ -187,14 +190,14 @@ def main() -> None:
     device = ck.runtime.pick_device()
     print(ck.runtime.machine_summary(device))
     print(f"timing: {args.clock} clock, {torch.get_num_threads()} threads, {args.steps} steps x {args.repeats} interleaved repeats")
-    dtype = style._pixel_dtype(device, args.precision)
+    dtype = style.network_dtype(device, args.precision)
     print(f"coursekit precision: {args.precision} -> {dtype or 'fp32'}; tutorial: fp32 as published")
 
     cnn, pretrained = style.load_vgg19(True)
     cnn = cnn.to(device)
     print(f"VGG19 weights: {'ImageNet (pretrained)' if pretrained else 'seeded random fallback'}, the same on every side")
     extractor = style.VGGFeatures(STYLE_LAYERS + CONTENT_LAYERS, pooling="max").to(device)  # the tutorial's pooling
-    net = style._in_precision(extractor, dtype, device)
+    net = style.in_precision(extractor, dtype, device)
     bound_net = nn.Sequential(*net.body)  # the same truncated network, one output
 
     rows = {}
@@ -222,7 +225,16 @@ def main() -> None:
                 torch.cuda.synchronize()
             return n, None
 
-        runs = {"tutorial": tutorial, "coursekit": coursekit, "bound": bound}
+        def bound_gram(n):
+            image = content.clone().requires_grad_(True)
+            for _ in range(n):
+                feats = net(image if dtype is None else image.to(dtype))
+                sum(style.gram(feats[k]).sum() for k in STYLE_LAYERS).backward()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            return n, None
+
+        runs = {"tutorial": tutorial, "coursekit": coursekit, "bound": bound, "bound_gram": bound_gram}
         for fn in runs.values():
             fn(3)  # warm-up: kernel selection, allocator
         rates, drop = {k: [] for k in runs}, None
@@ -236,8 +248,9 @@ def main() -> None:
         med = {k: statistics.median(v) for k, v in rates.items()}
         rows[size] = (med, drop)
         print(f"{size} px ({tuple(content.shape[-2:])}): tutorial {med['tutorial']:.2f} | coursekit {med['coursekit']:.2f} | "
-              f"bound {med['bound']:.2f} steps/s -> speedup {med['coursekit'] / med['tutorial']:.2f}, "
-              f"of bound {med['coursekit'] / med['bound']:.2f}; style loss {drop:.1f}x lower in {args.steps} L-BFGS steps")
+              f"bound {med['bound']:.2f} | bound with Grams {med['bound_gram']:.2f} steps/s -> speedup "
+              f"{med['coursekit'] / med['tutorial']:.2f}, of bound {med['coursekit'] / med['bound']:.2f} "
+              f"(with Grams {med['coursekit'] / med['bound_gram']:.2f}); style loss {drop:.1f}x lower in {args.steps} L-BFGS steps")
 
     if args.save_image:
         image, history = style.transfer("chelsea.png", "starry_night.jpg", size=256, steps=300, device=device)
@@ -256,7 +269,8 @@ def main() -> None:
                   f" speedup_{size}={m['coursekit'] / m['tutorial']:.2f} of_bound_{size}={m['coursekit'] / m['bound']:.2f}")
     print(f"RESULT size={first} tutorial_steps_s={med['tutorial']:.2f} coursekit_steps_s={med['coursekit']:.2f} "
           f"bound_steps_s={med['bound']:.2f} speedup={med['coursekit'] / med['tutorial']:.2f} "
-          f"of_bound={med['coursekit'] / med['bound']:.2f} style_loss_drop={drop:.1f}{extra}")
+          f"of_bound={med['coursekit'] / med['bound']:.2f} of_bound_gram={med['coursekit'] / med['bound_gram']:.2f} "
+          f"style_loss_drop={drop:.1f}{extra}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import numbers
 import time
 import weakref
 from pathlib import Path
@@ -132,7 +133,7 @@ PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 _low_precision_copies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # extractor -> {(dtype, device): copy}
 
 
-def _pixel_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+def network_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     """The network's dtype for `precision` ("auto", "fp32", "bf16") on `device`; None = fp32."""
     if precision == "auto":
         low = runtime.amp_dtype(device)
@@ -143,7 +144,7 @@ def _pixel_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     return PRECISIONS[precision]
 
 
-def _in_precision(extractor: torch.nn.Module, dtype: torch.dtype | None, device: torch.device) -> torch.nn.Module:
+def in_precision(extractor: torch.nn.Module, dtype: torch.dtype | None, device: torch.device) -> torch.nn.Module:
     """The extractor itself (fp32), or its bf16 copy, made once per extractor, dtype and device.
 
     A copy rather than autocast: autocast re-casts frozen weights on every forward pass (they
@@ -159,9 +160,10 @@ def _in_precision(extractor: torch.nn.Module, dtype: torch.dtype | None, device:
 
 
 def _check_steps(steps) -> None:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be a whole number >= 1, got {steps!r}: each step is one forward and "
                          "backward pass; with no step the result would just be the starting image")
+
 
 def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: str = "adam", lr: float | None = None,
              style_weight: float = 1e2, content_weight: float = 10.0, tv_weight: float = 0.1, init: str = "content",
@@ -188,9 +190,9 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
         raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
     style_layers, content_layers = tuple(style_layers), tuple(content_layers)
     device = torch.device(device) if device else runtime.pick_device(verbose=False)
-    dtype = _pixel_dtype(device, precision)
+    dtype = network_dtype(device, precision)
     extractor = (extractor or _default_extractor(style_layers + content_layers)).to(device)
-    net = _in_precision(extractor, dtype, device)
+    net = in_precision(extractor, dtype, device)
     features = lambda x: net(x if dtype is None else x.to(dtype))  # noqa: E731  losses are computed in fp32
     content_img = prepare(content, size).to(device)
     style_img = prepare(style, size).to(device)

@@ -13,7 +13,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from torchvision.io import encode_png
+from PIL import Image
 
 from . import style as st
 from .checks import DataError
@@ -161,5 +161,7 @@ def row_png(images: list[torch.Tensor]) -> bytes:
     parts = []
     for x in images:
         parts += [F.pad(x[0].clamp(0, 1), (0, 0, 0, height - x.shape[-2]), value=1.0), torch.ones(3, height, ROW_GAP)]
-    pixels = (torch.cat(parts[:-1], dim=2) * 255).round().to(torch.uint8)
-    return encode_png(pixels).numpy().tobytes()
+    pixels = (torch.cat(parts[:-1], dim=2) * 255).round().to(torch.uint8).permute(1, 2, 0)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.numpy()).save(buffer, format="png")
+    return buffer.getvalue()
