@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import ipywidgets as W
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -24,7 +25,7 @@ def upload(widget: W.FileUpload, name: str, data: bytes) -> None:
 def decode_png(data: bytes) -> torch.Tensor:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "the preview is not a PNG image"
     image = Image.open(io.BytesIO(data)).convert("RGB")
-    return torch.tensor(list(image.getdata()), dtype=torch.uint8).view(image.height, image.width, 3).permute(2, 0, 1)
+    return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
 
 
 @pytest.fixture(scope="module")
