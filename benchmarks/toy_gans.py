@@ -10,7 +10,7 @@ batched runs are scored: modes of the ring covered (coursekit.metrics.mode_cover
 the seeds, for the plain GAN (no label smoothing) and for the fix (one-sided label smoothing,
 real target 0.9; optionally a PacGAN-packed D).
 
-    python benchmarks/toy_gans.py                    # 16 runs x 2000 steps
+    python benchmarks/toy_gans.py                    # 32 runs x 2000 steps, batch 64
     python benchmarks/toy_gans.py --runs 4 --steps 20 --sequential 1   # smoke test
 """
 from __future__ import annotations
@@ -33,10 +33,10 @@ FIXED = {"real_label": 0.9}       # one-sided label smoothing
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=16, help="runs (seeds) trained at once by the batched trainer")
+    parser.add_argument("--runs", type=int, default=32, help="runs (seeds) trained at once by the batched trainer")
     parser.add_argument("--steps", type=int, default=2000, help="training steps of every run")
-    parser.add_argument("--sequential", type=int, default=3, help="runs timed one at a time, per repeat")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--sequential", type=int, default=2, help="runs timed one at a time, per repeat")
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of G and D")
     args = parser.parse_args()
     print(runtime.machine_summary("cpu"))
