@@ -91,8 +91,10 @@ def test_other_errors_are_shown_too(app, monkeypatch):
 
 
 def test_labels_are_not_cut_off(app):
-    for slider in [*app.sliders.values(), app.size, app.steps]:
+    for slider in [*app.sliders.values(), app.size, app.steps, app.progress]:
         assert slider.style.description_width == "initial", slider.description
+    for button in app.uploads.values():  # "content image" in full: the button grows with its text
+        assert button.layout.width == "auto", button.description
 
 
 def test_live_plot_with_a_target_draws_into_an_image_widget_headless():
