@@ -34,7 +34,7 @@ import torch
 
 import coursekit as ck
 from coursekit.metrics.likelihood import binarized_test_set, nats_to_bits_per_dim, evaluate_nll
-from coursekit.nets.likelihood import GatedPixelCNN, VAE, _Autoregressive, sample_timed
+from coursekit.nets.likelihood import VAE, GatedPixelCNN, sample_pixel_by_pixel, sample_timed
 
 SAME = "VAE, PixelCNN's steps"   # the VAE trained on as many images as the PixelCNN saw
 RESULTS = Path(__file__).resolve().parents[1] / "notebooks" / "results"
@@ -80,47 +80,53 @@ def main() -> None:
     quality = ck.metrics.DigitQuality(classifier, test.subset(max(b["fd_n"], 2), seed=2).images)
 
     rows = {}
+
+    def batches():  # every model sees the same shuffled stream of training digits
+        return mnist.batches(BATCH, device, seed=args.seed)
+
     # --- the VAE
     torch.manual_seed(args.seed)
     vae = VAE(z_dim=b["z_dim"]).to(device)
     steps, img_s = train(b["vae_steps"], b["seconds"], args.seed,
-                         lambda **kw: ck.train.train_likelihood(vae, mnist.batches(BATCH, device, seed=args.seed), **kw))
+                         lambda **kw: ck.train.train_likelihood(vae, batches(), **kw))
     nll = evaluate_nll(vae, x_test, samples=b["iw_samples"], batch=100)
     elbo = evaluate_nll(vae, x_test)
     images, secs, fd_images = draw(vae, b, args.seed)
     print(f"VAE: {steps} steps, {img_s:.0f} img/s, test NLL {nll:.2f} nats", flush=True)
-    rows["VAE"] = {"nll_nats": nll, "elbo_nats": elbo, "steps": steps, "train_img_s": img_s, "train_s": steps * BATCH / img_s,
+    rows["VAE"] = {"nll_nats": nll, "elbo_nats": elbo, "steps": steps, "train_img_s": img_s,
+                   "train_s": steps * BATCH / img_s,
                    "sample_s": secs, "params": ck.nets.count_parameters(vae),
                    **quality.score_images(fd_images * 2 - 1), "images": images * 2 - 1}
     # --- the gated PixelCNN
     torch.manual_seed(args.seed)
     pcnn = GatedPixelCNN(channels=b["channels"]).to(device)
     steps, img_s = train(b["pixelcnn_steps"], b["seconds"], args.seed,
-                         lambda **kw: ck.train.train_likelihood(pcnn, mnist.batches(BATCH, device, seed=args.seed), **kw),
+                         lambda **kw: ck.train.train_likelihood(pcnn, batches(), **kw),
                          log_every=2)
     nll = evaluate_nll(pcnn, x_test, batch=100)
     images, secs, fd_images = draw(pcnn, b, args.seed)
-    print(f"PixelCNN: {steps} steps, {img_s:.0f} img/s, test NLL {nll:.2f} nats, {secs:.1f} s for {b['sample_n']} samples",
-          flush=True)
-    rows["PixelCNN"] = {"nll_nats": nll, "steps": steps, "train_img_s": img_s, "train_s": steps * BATCH / img_s, "sample_s": secs,
-                        "params": ck.nets.count_parameters(pcnn),
+    print(f"PixelCNN: {steps} steps, {img_s:.0f} img/s, test NLL {nll:.2f} nats, "
+          f"{secs:.1f} s for {b['sample_n']} samples", flush=True)
+    rows["PixelCNN"] = {"nll_nats": nll, "steps": steps, "train_img_s": img_s, "train_s": steps * BATCH / img_s,
+                        "sample_s": secs, "params": ck.nets.count_parameters(pcnn),
                         **quality.score_images(fd_images * 2 - 1), "images": images * 2 - 1}
     # the VAE again, for exactly as many steps (training images) as the PixelCNN managed: likelihood per data seen
     torch.manual_seed(args.seed)
     vae_same = VAE(z_dim=b["z_dim"]).to(device)
-    same_steps, same_img_s = train(steps, None, args.seed, lambda **kw: ck.train.train_likelihood(
-        vae_same, mnist.batches(BATCH, device, seed=args.seed), **kw))
+    same_steps, same_img_s = train(steps, None, args.seed,
+                                   lambda **kw: ck.train.train_likelihood(vae_same, batches(), **kw))
     same_images, same_secs, same_fd = draw(vae_same, b, args.seed)
     rows[SAME] = {"nll_nats": evaluate_nll(vae_same, x_test, samples=b["iw_samples"], batch=100),
-                                     "steps": same_steps, "train_img_s": same_img_s,
-                                     "train_s": same_steps * BATCH / same_img_s, "sample_s": same_secs,
-                                     "params": rows["VAE"]["params"], **quality.score_images(same_fd * 2 - 1),
-                                     "images": same_images * 2 - 1}
+                  "steps": same_steps, "train_img_s": same_img_s, "train_s": same_steps * BATCH / same_img_s,
+                  "sample_s": same_secs, "params": rows["VAE"]["params"], **quality.score_images(same_fd * 2 - 1),
+                  "images": same_images * 2 - 1}
     print(f"VAE for the PixelCNN's {steps} steps: test NLL {rows[SAME]['nll_nats']:.2f} nats",
           flush=True)
     # the plain reference for sampling: one full forward pass per pixel (same model, same noise)
     n_ref = 1
-    ref, ref_s = sample_timed(_AsNaive(pcnn), n_ref, seed=args.seed)
+    start = time.perf_counter()
+    ref = sample_pixel_by_pixel(pcnn.eval(), n_ref, torch.Generator().manual_seed(args.seed))
+    ref_s = time.perf_counter() - start
     cached, cached_s = sample_timed(pcnn, n_ref, seed=args.seed)
     if not torch.equal(ref, cached):
         raise SystemExit("cached PixelCNN sampling differs from the plain pixel-by-pixel loop: a bug")
@@ -132,9 +138,11 @@ def main() -> None:
                                  max_seconds=b["seconds"], seed=args.seed, log_every=min(50, b["gan_steps"]),
                                  progress=False)
     start = time.perf_counter()
-    images = ck.nets.sample(G, torch.randn(b["sample_n"], G.z_dim, generator=torch.Generator().manual_seed(0)).to(device))
+    z = torch.randn(b["sample_n"], G.z_dim, generator=torch.Generator().manual_seed(0))
+    images = ck.nets.sample(G, z.to(device))
     secs = time.perf_counter() - start
-    fd_images = ck.nets.sample(G, torch.randn(b["fd_n"], G.z_dim, generator=torch.Generator().manual_seed(1)).to(device))
+    z = torch.randn(b["fd_n"], G.z_dim, generator=torch.Generator().manual_seed(1))
+    fd_images = ck.nets.sample(G, z.to(device))
     rows["GAN (lesson 1)"] = {"nll_nats": None, "steps": history["step"][-1],
                               "train_img_s": history["step"][-1] * BATCH / history["seconds"][-1],
                               "train_s": history["seconds"][-1], "sample_s": secs,
@@ -148,7 +156,8 @@ def main() -> None:
     print(f"\n{'model':22s} {'NLL nats':>9s} {'bits/dim':>8s} {'FD':>7s} {'classes':>7s} {'params':>9s} "
           f"{'steps':>7s} {'train s':>7s} {'train img/s':>11s} {'s / ' + str(b['sample_n']) + ' samples':>15s}")
     for name, r in rows.items():
-        nll = f"{r['nll_nats']:9.2f} {nats_to_bits_per_dim(r['nll_nats']):8.4f}" if r["nll_nats"] else f"{'-':>9s} {'-':>8s}"
+        nll = (f"{r['nll_nats']:9.2f} {nats_to_bits_per_dim(r['nll_nats']):8.4f}" if r["nll_nats"]
+               else f"{'-':>9s} {'-':>8s}")
         print(f"{name:22s} {nll} {r['fd']:7.2f} {r['classes']:7d} {r['params']:9,d} {r['steps']:7d} "
               f"{r['train_s']:7.0f} {r['train_img_s']:11.0f} {r['sample_s']:15.3f}")
     for name, r in floors.items():
@@ -171,20 +180,6 @@ def main() -> None:
           f"vae_fd={v['fd']:.2f} pixelcnn_fd={p['fd']:.2f} gan_fd={rows['GAN (lesson 1)']['fd']:.2f} "
           f"sampling_speedup={speedup:.2f} vae_at_pixelcnn_steps_nll_nats={rows[SAME]['nll_nats']:.2f} "
           f"pixelcnn_steps={p['steps']} vae_steps={v['steps']}")
-
-
-class _AsNaive(torch.nn.Module):
-    """A PixelCNN seen through the plain sampler: one full forward pass per pixel."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model(x)
-
-    def sample(self, n, generator=None):
-        return _Autoregressive.sample(self.model, n, generator)
 
 
 def draw(model, b: dict, seed: int) -> tuple[torch.Tensor, float, torch.Tensor]:

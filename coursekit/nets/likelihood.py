@@ -185,22 +185,31 @@ class _Autoregressive(nn.Module):
         """Exact -log p(x) (B,) in nats: the chain rule, Σ_ij -log p(x_ij | x_<ij)."""
         return bernoulli_nll(self(x_bin), x_bin)
 
-    @torch.inference_mode()
-    def sample(self, n: int, generator: torch.Generator | None = None, size: tuple[int, int] = (28, 28)) -> torch.Tensor:
-        """n images (n, 1, H, W) float {0, 1} on the CPU, pixel by pixel in raster order, the batch at once.
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               size: tuple[int, int] = (28, 28)) -> torch.Tensor:
+        """n images (n, 1, H, W) float {0, 1} on the CPU: `sample_pixel_by_pixel(self, ...)`."""
+        return sample_pixel_by_pixel(self, n, generator, size)
 
-        One forward pass per pixel: H·W passes. Rows below the current one cannot matter
-        (causality), so each pass sees only rows 0..i.
-        """
-        device = next(self.parameters()).device
-        H, W = size
-        x = torch.zeros(n, 1, H, W, device=device)
-        u = torch.rand(n, H, W, generator=generator).to(device)  # all the randomness, drawn up front
-        for i in range(H):
-            for j in range(W):
-                p = torch.sigmoid(self(x[:, :, : i + 1]).float()[:, 0, i, j])
-                x[:, 0, i, j] = (u[:, i, j] < p).float()
-        return x.cpu()
+
+@torch.inference_mode()
+def sample_pixel_by_pixel(model: nn.Module, n: int, generator: torch.Generator | None = None,
+                          size: tuple[int, int] = (28, 28)) -> torch.Tensor:
+    """The plain sampler of any PixelCNN (model: x_bin (B, 1, H, W) -> logits (B, 1, H, W)).
+
+    n images (n, 1, H, W) float {0, 1} on the CPU, pixel by pixel in raster order, the batch at
+    once: one forward pass per pixel, H·W passes. Rows below the current one cannot matter
+    (causality), so each pass sees only rows 0..i. All uniforms are drawn up front from
+    `generator`, so another sampler with the same draws must give the same images.
+    """
+    device = next(model.parameters()).device
+    H, W = size
+    x = torch.zeros(n, 1, H, W, device=device)
+    u = torch.rand(n, H, W, generator=generator).to(device)
+    for i in range(H):
+        for j in range(W):
+            p = torch.sigmoid(model(x[:, :, : i + 1]).float()[:, 0, i, j])
+            x[:, 0, i, j] = (u[:, i, j] < p).float()
+    return x.cpu()
 
 
 class PixelCNN(_Autoregressive):
@@ -321,8 +330,9 @@ class GatedPixelCNN(_Autoregressive):
         return self.horizontal(x, self.vertical_features(x))
 
     @torch.inference_mode()
-    def sample(self, n: int, generator: torch.Generator | None = None, size: tuple[int, int] = (28, 28)) -> torch.Tensor:
-        """n images (n, 1, H, W) float {0, 1} on the CPU; the same draws as `_Autoregressive.sample`,
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               size: tuple[int, int] = (28, 28)) -> torch.Tensor:
+        """n images (n, 1, H, W) float {0, 1} on the CPU; the same draws as `sample_pixel_by_pixel`,
         but H passes of the vertical stack (rows 0..i) and H·W passes of the horizontal one on one
         row (columns 0..j)."""
         device = next(self.parameters()).device
@@ -350,4 +360,4 @@ def sample_timed(model: nn.Module, n: int, seed: int = 0) -> tuple[torch.Tensor,
 
 
 __all__ = ["binarize", "bernoulli_nll", "Autoencoder", "VAE", "causal_mask", "MaskedConv2d", "PixelCNN",
-           "StackConv", "GatedLayer", "GatedPixelCNN", "sample_timed"]
+           "StackConv", "GatedLayer", "GatedPixelCNN", "sample_pixel_by_pixel", "sample_timed"]
