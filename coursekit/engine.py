@@ -163,8 +163,9 @@ def fit(run: Run, step_fn, callbacks=()) -> dict:
                 losses = vector[loss_index]
                 broken = ~torch.isfinite(losses).all() | (losses.abs() > cfg.max_loss).any()
                 bad_step = torch.where((bad_step < 0) & broken, run.step, bad_step)
-                # every log_every steps (and at the end): one sync, checks, log, callbacks
-                if run.step % cfg.log_every == 0 or run.step == cfg.steps:
+                # every log_every steps, at the end, or when time is up: one sync, checks, log, callbacks
+                out_of_time = cfg.max_seconds is not None and time.perf_counter() - start >= cfg.max_seconds
+                if run.step % cfg.log_every == 0 or run.step == cfg.steps or out_of_time:
                     _check(run, bad_step, since_log)
                     _log(run, names, sums, since_log, time.perf_counter() - start)
                     sums.zero_()
@@ -172,7 +173,7 @@ def fit(run: Run, step_fn, callbacks=()) -> dict:
                     bar.set_postfix({k: f"{v:.3f}" for k, v in list(run.logged.items())[:4]})
                     since_log = 0
                     _call(callbacks, "on_log", run)
-                    if cfg.max_seconds is not None and run.history["seconds"][-1] >= cfg.max_seconds:
+                    if out_of_time:  # checked every step (a clock read, no device sync): slow models stop on time
                         break
         except TrainingDiverged as err:
             bar.close()

@@ -209,3 +209,21 @@ def test_unknown_setting_lists_the_real_ones(digits):
 def test_checkpoint_every_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="every must be a whole number >= 1"):
         Checkpoint("x", every=0, folder=tmp_path)
+
+
+def test_max_seconds_stops_on_time_even_between_log_steps(digits):
+    """A slow model must not overrun its time budget by up to log_every steps."""
+    class Slow:
+        def on_start(self, run):
+            import time
+            real_step = run.data.next_batch
+
+            def slow_batch():
+                time.sleep(0.05)
+                return real_step()
+            run.data.next_batch = slow_batch
+
+    G, D = models()
+    history = ck.train.train_gan(G, D, digits.batches(64), **quick(steps=1000, log_every=500, max_seconds=0.5),
+                                 callbacks=[Slow()])
+    assert history["step"][-1] < 500 and 0.5 <= history["seconds"][-1] < 3.0
