@@ -8,7 +8,7 @@ of them (torch.vmap), so per-step overhead is paid once instead of once per run.
 Both are timed in this process, interleaved (sequential run, batched call, repeat). Then the
 batched runs are scored: modes of the ring covered (coursekit.metrics.mode_coverage), mean over
 the seeds, for the plain GAN (no label smoothing) and for the fix (one-sided label smoothing,
-real target 0.9; optionally a PacGAN-packed D).
+real target 0.9).
 
     python benchmarks/toy_gans.py                    # 32 runs x 2000 steps, batch 64
     python benchmarks/toy_gans.py --runs 4 --steps 20 --sequential 1   # smoke test
@@ -64,7 +64,7 @@ def main() -> None:
     for name, runs in trained.items():
         stats = coverage_of_runs(runs.samples(2500), ring8.centers, ring8.sigma)
         modes[name] = torch.tensor(stats["modes"], dtype=torch.float)
-        print(f"{name:8s} (real_label {runs.settings['real_label']}): modes per seed {stats['modes']}, "
+        print(f"{name:8s} (real_label {runs.settings['real_label'][0]:g}): modes per seed {stats['modes']}, "
               f"mean {modes[name].mean():.2f} +- {modes[name].std():.2f} (std over seeds), "
               f"high-quality share {sum(stats['high_quality']) / len(stats['high_quality']):.2f}")
     per_min, seq_per_min = batch_runs * 60 / batch_seconds, seq_runs * 60 / seq_seconds
