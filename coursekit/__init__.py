@@ -17,12 +17,13 @@ Modules, lowest first (a module only imports those above it):
     nets     the lesson models (plain nn.Modules), one file per family
     engine   the training loop every model shares: logging, divergence stop, deferred Ctrl-C, callbacks
     train    the GAN step and the likelihood-model step on that engine;  callbacks  checkpoints, samples, live plots
-    metrics  measuring sticks: Fréchet distance, MNIST quality (FD, class coverage), ...
+    toy      2-D mixtures of Gaussians and many small GANs trained at once (lesson 3)
+    metrics  measuring sticks: Fréchet distance, MNIST and flower quality, mode coverage, likelihoods
     pretrained  the sticks' shipped, hash-checked weights (load, or train once)
     style    style transfer: VGG19 features, Gram matrices, content/style/TV losses
     widgets  ipywidgets toys: latent-space explorer, style-transfer app
 """
-from . import runtime, checks, storage, download, images, batches, data, plot, nets, engine, train, callbacks, metrics, pretrained, style, widgets  # noqa: F401
+from . import runtime, checks, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, metrics, pretrained, style, widgets  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"
