@@ -12,7 +12,10 @@ Same models (DCGANGenerator / DCGANDiscriminator, 64 px, width 64 as in the tuto
 batch size. Runs are interleaved and repeated; the median of each is reported. Ends with:
 speedup = coursekit / tutorial, of_bound = coursekit / bound.
 
-    python benchmarks/dcgan_loop.py [--steps 10] [--repeats 3] [--precision auto] [--size 64] [--width 64]
+    python benchmarks/dcgan_loop.py [--steps 10] [--repeats 3] [--precision auto] [--size 64] [--width 64] [--threads N]
+
+On a machine shared with other jobs, two OpenMP threads spin-wait on each other and the bf16
+kernels suffer most; `--threads 1` (or OMP_NUM_THREADS=1) gives steadier ratios there.
 """
 from __future__ import annotations
 
@@ -92,9 +95,12 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=64, help="G's and D's base channels (ngf = ndf)")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the tutorial way")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = ck.runtime.pick_device()
-    print(ck.runtime.machine_summary(device))
+    print(f"{ck.runtime.machine_summary(device)} | {torch.get_num_threads()} threads")
     amp = ck.train.resolve_precision(device, args.precision)
     print(f"coursekit precision: {args.precision} -> {amp or 'fp32'}; DCGAN {args.size} px, width {args.width}, "
           f"batch {args.batch}, {args.steps} steps x {args.repeats} repeats")
