@@ -20,7 +20,6 @@ kernels suffer most; `--threads 1` (or OMP_NUM_THREADS=1) gives steadier ratios 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
@@ -29,7 +28,7 @@ from torch.utils.data import DataLoader
 from torchvision import transforms
 
 import coursekit as ck
-from tutorial import plain_step
+from tutorial import interleaved_rates, plain_step, run_bound, run_coursekit
 
 Z_DIM = 100
 
@@ -69,23 +68,6 @@ def run_tutorial(loader, models, steps, device) -> float:
     return images / (time.perf_counter() - start)
 
 
-def run_coursekit(batches, models, steps, precision) -> float:
-    G, D = models[:2]
-    start = time.perf_counter()
-    ck.train.train_gan(G, D, batches, steps=steps, precision=precision, log_every=50, progress=False)
-    return steps * batches.batch_size / (time.perf_counter() - start)
-
-
-def run_bound(premade, models, steps, device) -> float:
-    reals, zs = premade
-    start = time.perf_counter()
-    for i in range(steps):
-        plain_step(*models, reals[i % len(reals)], zs[i % len(zs)])
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * len(reals[0]) / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10, help="steps per timed run")
@@ -110,17 +92,12 @@ def main() -> None:
     premade = ([batches.next_batch() for _ in range(5)], [torch.randn(args.batch, Z_DIM, device=device) for _ in range(5)])
     models = {name: make_models(args, device) for name in ("tutorial", "coursekit", "bound")}
 
-    # warm-up (kernel selection, allocator), then interleaved timed repeats
-    run_tutorial(loader, models["tutorial"], 2, device)
-    run_coursekit(batches, models["coursekit"], 2, args.precision)
-    run_bound(premade, models["bound"], 2, device)
-    rates = {name: [] for name in models}
-    for r in range(args.repeats):
-        rates["tutorial"].append(run_tutorial(loader, models["tutorial"], args.steps, device))
-        rates["coursekit"].append(run_coursekit(batches, models["coursekit"], args.steps, args.precision))
-        rates["bound"].append(run_bound(premade, models["bound"], args.steps, device))
-        print(f"repeat {r + 1}: " + "  ".join(f"{k} {v[-1]:,.1f} img/s" for k, v in rates.items()), flush=True)
-    tut, cks, bound = (statistics.median(rates[k]) for k in ("tutorial", "coursekit", "bound"))
+    # warm-up, then interleaved timed repeats
+    rates = interleaved_rates({"tutorial": lambda n: run_tutorial(loader, models["tutorial"], n, device),
+                               "coursekit": lambda n: run_coursekit(batches, models["coursekit"], n, args.precision),
+                               "bound": lambda n: run_bound(premade, models["bound"], n, device)},
+                              args.steps, args.repeats, warmup=2, decimals=1)
+    tut, cks, bound = rates["tutorial"], rates["coursekit"], rates["bound"]
     print(f"RESULT tutorial_img_s={tut:.1f} coursekit_img_s={cks:.1f} bound_img_s={bound:.1f} "
           f"speedup={cks / tut:.2f} of_bound={cks / bound:.2f}")
 

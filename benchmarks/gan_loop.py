@@ -13,13 +13,12 @@ speedup = coursekit / tutorial, of_bound = coursekit / bound.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
 
 import coursekit as ck
-from tutorial import mnist_loader, plain_step
+from tutorial import interleaved_rates, mnist_loader, plain_step, run_bound, run_coursekit
 
 BATCH = 128
 
@@ -48,23 +47,6 @@ def run_tutorial(loader, models, steps, device) -> float:
     return steps * BATCH / (time.perf_counter() - start)
 
 
-def run_coursekit(batches, models, steps, precision) -> float:
-    G, D = models[:2]
-    start = time.perf_counter()
-    ck.train.train_gan(G, D, batches, steps=steps, precision=precision, log_every=50, progress=False)
-    return steps * BATCH / (time.perf_counter() - start)
-
-
-def run_bound(premade, models, steps, device) -> float:
-    reals, zs = premade
-    start = time.perf_counter()
-    for i in range(steps):
-        plain_step(*models, reals[i % len(reals)], zs[i % len(zs)])
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * BATCH / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=200)
@@ -80,17 +62,12 @@ def main() -> None:
     premade = ([batches.next_batch() for _ in range(20)], [torch.randn(BATCH, 100, device=device) for _ in range(20)])
     models = {name: make_models(device) for name in ("tutorial", "coursekit", "bound")}
 
-    # warm-up (kernel selection, allocator), then interleaved timed repeats
-    run_tutorial(loader, models["tutorial"], 10, device)
-    run_coursekit(batches, models["coursekit"], 10, args.precision)
-    run_bound(premade, models["bound"], 10, device)
-    rates = {name: [] for name in models}
-    for r in range(args.repeats):
-        rates["tutorial"].append(run_tutorial(loader, models["tutorial"], args.steps, device))
-        rates["coursekit"].append(run_coursekit(batches, models["coursekit"], args.steps, args.precision))
-        rates["bound"].append(run_bound(premade, models["bound"], args.steps, device))
-        print(f"repeat {r + 1}: " + "  ".join(f"{k} {v[-1]:,.0f} img/s" for k, v in rates.items()))
-    tut, cks, bound = (statistics.median(rates[k]) for k in ("tutorial", "coursekit", "bound"))
+    # warm-up, then interleaved timed repeats
+    rates = interleaved_rates({"tutorial": lambda n: run_tutorial(loader, models["tutorial"], n, device),
+                               "coursekit": lambda n: run_coursekit(batches, models["coursekit"], n, args.precision),
+                               "bound": lambda n: run_bound(premade, models["bound"], n, device)},
+                              args.steps, args.repeats, warmup=10)
+    tut, cks, bound = rates["tutorial"], rates["coursekit"], rates["bound"]
     print(f"RESULT tutorial_img_s={tut:.0f} coursekit_img_s={cks:.0f} bound_img_s={bound:.0f} "
           f"speedup={cks / tut:.2f} of_bound={cks / bound:.2f}")
 

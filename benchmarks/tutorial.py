@@ -1,5 +1,8 @@
-"""The plain "tutorial way" pieces the benchmarks compare coursekit against."""
+"""The plain "tutorial way" pieces the benchmarks compare coursekit against, and the timing helpers they share."""
 from __future__ import annotations
+
+import statistics
+import time
 
 import torch
 import torch.nn.functional as F
@@ -33,3 +36,38 @@ def plain_step(G, D, opt_g, opt_d, real, z):
     loss_g.backward()
     opt_g.step()
     return loss_d, loss_g, out
+
+
+def run_coursekit(batches, models, steps, precision) -> float:
+    """img/s of `train_gan` on device-resident batches (models: G, D, ...)."""
+    G, D = models[:2]
+    start = time.perf_counter()
+    ck.train.train_gan(G, D, batches, steps=steps, precision=precision, log_every=50, progress=False)
+    return steps * batches.batch_size / (time.perf_counter() - start)
+
+
+def run_bound(premade, models, steps, device) -> float:
+    """img/s of the plain fp32 step on pre-made tensors: no data pipeline, no logging (the compute bound)."""
+    reals, zs = premade
+    start = time.perf_counter()
+    for i in range(steps):
+        plain_step(*models, reals[i % len(reals)], zs[i % len(zs)])
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * len(reals[0]) / (time.perf_counter() - start)
+
+
+def interleaved_rates(runs: dict, steps: int, repeats: int, warmup: int, decimals: int = 0) -> dict[str, float]:
+    """Time each `runs[name](steps) -> img/s` in turn, `repeats` times, after a warm-up of `warmup` steps.
+
+    Interleaving gives every contestant the same machine conditions (this machine is noisy);
+    returns the median rate of each.
+    """
+    for run in runs.values():  # kernel selection, allocator
+        run(warmup)
+    rates = {name: [] for name in runs}
+    for r in range(repeats):
+        for name, run in runs.items():
+            rates[name].append(run(steps))
+        print(f"repeat {r + 1}: " + "  ".join(f"{k} {v[-1]:,.{decimals}f} img/s" for k, v in rates.items()), flush=True)
+    return {name: statistics.median(v) for name, v in rates.items()}

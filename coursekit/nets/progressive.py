@@ -32,7 +32,24 @@ def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
                          nn.Conv2d(c_out, c_out, 3, padding=1), nn.LeakyReLU(0.2))
 
 
-class ProgressiveGenerator(nn.Module):
+class Growing(nn.Module):
+    """What G and D share: `stage` (0 = 8 px), `alpha` (fade-in of the newest stage), `grow()`."""
+    channels: tuple[int, ...]
+    stage: int
+    alpha: float
+
+    @property
+    def resolution(self) -> int:
+        return 8 * 2 ** self.stage
+
+    def grow(self) -> None:
+        """Add the next resolution (alpha starts at 0: the new layers are faded in)."""
+        if self.stage + 1 >= len(self.channels):
+            raise ValueError(f"already at the largest resolution ({self.resolution} px)")
+        self.stage, self.alpha = self.stage + 1, 0.0
+
+
+class ProgressiveGenerator(Growing):
     """z (B, z_dim) -> images (B, C, r, r) in [-1, 1], r = 8 * 2**stage (8, 16, 32 with 3 channel widths).
 
     channels[s]: feature width at stage s. Each stage has its own 1x1 `to_image` layer; during a fade
@@ -48,16 +65,6 @@ class ProgressiveGenerator(nn.Module):
                                     for a, b in zip(channels, channels[1:]))
         self.to_image = nn.ModuleList(nn.Conv2d(c, image_channels, 1) for c in channels)
 
-    @property
-    def resolution(self) -> int:
-        return 8 * 2 ** self.stage
-
-    def grow(self) -> None:
-        """Add the next resolution (alpha starts at 0: the new layers are faded in)."""
-        if self.stage + 1 >= len(self.channels):
-            raise ValueError(f"already at the largest resolution ({self.resolution} px)")
-        self.stage, self.alpha = self.stage + 1, 0.0
-
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.start_conv(self.start(z).view(len(z), self.channels[0], 8, 8))   # (B, C0, 8, 8)
         previous = x
@@ -70,7 +77,7 @@ class ProgressiveGenerator(nn.Module):
         return image
 
 
-class ProgressiveDiscriminator(nn.Module):
+class ProgressiveDiscriminator(Growing):
     """images (B, C, r, r), r = 8 * 2**stage -> logits (B,). The mirror of ProgressiveGenerator."""
 
     def __init__(self, channels: tuple[int, ...] = (32, 16, 8), image_channels: int = 1):
@@ -82,15 +89,6 @@ class ProgressiveDiscriminator(nn.Module):
                                     for a, b in zip(channels, channels[1:]))
         self.end = nn.Sequential(nn.Conv2d(channels[0], channels[0], 3, padding=1), nn.LeakyReLU(0.2),
                                  nn.Flatten(), nn.Linear(channels[0] * 8 * 8, 1))
-
-    @property
-    def resolution(self) -> int:
-        return 8 * 2 ** self.stage
-
-    def grow(self) -> None:
-        if self.stage + 1 >= len(self.channels):
-            raise ValueError(f"already at the largest resolution ({self.resolution} px)")
-        self.stage, self.alpha = self.stage + 1, 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
