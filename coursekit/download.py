@@ -15,7 +15,6 @@ folders a failed download created.
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import shutil
