@@ -48,30 +48,60 @@ class _Gram(torch.autograd.Function):
 
     Plain autograd sees two different matrices in F @ F.T and computes a matmul for each plus
     their sum: half the Gram's cost, which rivals the convolutions' on the shallow layers.
+    Features stored channels-last (as `VGGFeatures` returns them) are read as a (H*W, C) matrix
+    X, G = X^T X, so neither direction copies them into the other layout.
     """
 
     @staticmethod
     def forward(ctx, features: torch.Tensor) -> torch.Tensor:
         b, c, h, w = features.shape
-        flat = features.reshape(b, c, h * w)
         ctx.save_for_backward(features)
-        # one image: a plain matrix product (CPUs run bf16 mm about twice as fast as bmm)
-        g = (flat[0] @ flat[0].T).unsqueeze(0) if b == 1 else flat @ flat.transpose(1, 2)
+        if _channels_last(features):
+            x = features.permute(0, 2, 3, 1).reshape(b, h * w, c)
+            g = _matmul(x.transpose(1, 2), x)
+        else:
+            flat = features.reshape(b, c, h * w)
+            g = _matmul(flat, flat.transpose(1, 2))
         return g.to(torch.promote_types(g.dtype, torch.float32)) / (c * h * w)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (features,) = ctx.saved_tensors
         b, c, h, w = features.shape
-        flat = features.reshape(b, c, h * w)
-        sym = ((grad + grad.transpose(1, 2)) / (c * h * w)).to(flat.dtype)
-        out = (sym[0] @ flat[0]).unsqueeze(0) if b == 1 else sym @ flat
-        return out.reshape(features.shape)
+        sym = ((grad + grad.transpose(1, 2)) / (c * h * w)).to(features.dtype)
+        if _channels_last(features):
+            x = features.permute(0, 2, 3, 1).reshape(b, h * w, c)
+            return _matmul(x, sym).reshape(b, h, w, c).permute(0, 3, 1, 2)  # channels-last, like the input
+        return _matmul(sym, features.reshape(b, c, h * w)).reshape(features.shape)
 
 
-def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of features, divided by the mean square of the target's."""
-    return F.mse_loss(features.float(), target) / target.square().mean()
+def _channels_last(features: torch.Tensor) -> bool:
+    return not features.is_contiguous() and features.is_contiguous(memory_format=torch.channels_last)
+
+
+def _matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Batched a @ b; for one image a plain matrix product (CPUs run bf16 mm about twice as fast as bmm)."""
+    return (a[0] @ b[0]).unsqueeze(0) if a.shape[0] == 1 else a @ b
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor, target_power: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared difference of features, divided by the mean square of the target's.
+
+    features, target: (B, C, H, W). target_power: target.square().mean(), if already computed
+    (it saves a pass over the target every step).
+    """
+    if target_power is None:
+        target_power = target.square().mean()
+    return F.mse_loss(_in_storage_order(features).float(), _in_storage_order(target)) / target_power
+
+
+def _in_storage_order(x: torch.Tensor) -> torch.Tensor:
+    """The same numbers as a contiguous view: (B, H, W, C) for channels-last storage, else x.
+
+    A mean over all elements does not care about their order, and PyTorch's mse_loss
+    backward is 2-3x slower on a channels-last tensor than on a contiguous one.
+    """
+    return x.permute(0, 2, 3, 1) if x.dim() == 4 and _channels_last(x) else x
 
 
 def style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -173,13 +203,15 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
     """Optimise an image's pixels: content_weight * content + style_weight * style + tv_weight * TV.
 
     content, style: path, URL, course image name or tensor (see `prepare`).
-    optimizer: "adam" (lr 0.02) or "lbfgs" (lr 1); one step = one forward and backward pass.
+    optimizer: "adam" (lr 0.02) or "lbfgs" (lr 1, strong-Wolfe line search); one step = one
+    forward and backward pass (L-BFGS may finish its last line search a few steps past `steps`).
     init: "content" (start from the content image) or "noise".
     extractor: images -> {layer name: features}, e.g. `VGGFeatures`; it must return every layer
     in style_layers and content_layers (VGG19 names such as "relu1_1").
     precision: "auto" (bf16 where the hardware runs it natively, else fp32), "fp32" or "bf16":
     the network's precision; losses and pixels stay fp32.
-    callback(step, image, history) is called every 10 steps and after the last, e.g. for a live preview.
+    callback(step, image, history) is called every 10 steps with the image just evaluated, and
+    with the result after the last step, e.g. for a live preview.
     Returns (image (1, 3, H, W) in [0, 1] on the CPU, history: lists per step of the losses
     "total", "content", "style", "tv" and the "seconds" since the start).
     """
@@ -201,6 +233,7 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
         content_feats, style_feats = features(content_img), features(style_img)
         _check_layers(content_feats, style_layers + content_layers)
         content_targets = {k: content_feats[k].float() for k in content_layers}
+        content_powers = {k: t.square().mean() for k, t in content_targets.items()}
         style_targets = {k: gram(style_feats[k]) for k in style_layers}
         del content_feats, style_feats
 
@@ -211,42 +244,61 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
     image.requires_grad_(True)
     if optimizer == "adam":
         opt = torch.optim.Adam([image], lr=lr or 0.02)
-    else:
-        opt = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=50)
+    else:  # with a line search, as Gatys et al. ran it (through scipy): without one, L-BFGS can take wild steps
+        opt = torch.optim.LBFGS([image], lr=lr or 1.0, history_size=20, line_search_fn="strong_wolfe",
+                                tolerance_grad=0.0, tolerance_change=0.0)
 
     names = ("total", "content", "style", "tv")
-    log = torch.zeros(steps, len(names), device=device)  # losses stay on the device: one sync per 10 steps
+    rows: list[torch.Tensor] = []  # the losses of each evaluation, kept on the device: one sync per 10
     history = {"step": [], **{k: [] for k in names}, "seconds": []}
-    parts = {}
+    seconds: list[float] = []
+    bar = tqdm(total=steps, desc=f"style transfer ({optimizer})", disable=not progress, leave=False)
+
+    def report(shown: torch.Tensor) -> None:
+        """Move the new rows into `history` and show `shown` through the callback."""
+        done = len(history["step"])
+        for row, values in enumerate(torch.stack(rows[done:]).tolist(), start=done):
+            history["step"].append(row + 1)
+            history["seconds"].append(seconds[row])
+            for k, v in zip(names, values):
+                history[k].append(v)
+        if callback is not None:
+            callback(len(rows), shown.detach().cpu(), history)
 
     def closure():
         opt.zero_grad(set_to_none=True)
-        feats = features(image)
-        parts["content"] = sum((content_loss(feats[k], t) for k, t in content_targets.items()), image.new_zeros(()))
-        parts["style"] = style_loss(feats, style_targets)
-        parts["tv"] = tv_loss(image)
-        total = content_weight * parts["content"] + style_weight * parts["style"] + tv_weight * parts["tv"]
+        seen = image.clamp(0, 1)  # the network sees pixels in [0, 1]; the gradient is 0 where a clamp holds
+        feats = features(seen)
+        content_term = sum((content_loss(feats[k], t, content_powers[k]) for k, t in content_targets.items()),
+                           image.new_zeros(()))
+        style_term = style_loss(feats, style_targets)
+        tv_term = tv_loss(seen)
+        total = content_weight * content_term + style_weight * style_term + tv_weight * tv_term
         total.backward()
-        parts["total"] = total
+        rows.append(torch.stack([total, content_term, style_term, tv_term]).detach().float())
+        seconds.append(time.perf_counter() - start)
+        bar.update()
+        if len(rows) % 10 == 0 and len(rows) < steps:
+            report(seen)
         return total
 
-    start, seconds = time.perf_counter(), []
-    for step in tqdm(range(1, steps + 1), desc=f"style transfer ({optimizer})", disable=not progress, leave=False):
-        opt.step(closure)
-        with torch.no_grad():
-            image.clamp_(0, 1)
-            log[step - 1] = torch.stack([parts[k].detach().float().to(device) for k in names])
-        seconds.append(time.perf_counter() - start)
-        if step % 10 == 0 or step == steps:
-            done = len(history["step"])
-            for row, values in enumerate(log[done:step].tolist(), start=done):
-                history["step"].append(row + 1)
-                history["seconds"].append(seconds[row])
-                for k, v in zip(names, values):
-                    history[k].append(v)
-            if callback is not None:
-                callback(step, image.detach().cpu(), history)
-    return image.detach().cpu(), history
+    start = time.perf_counter()
+    while len(rows) < steps:
+        if optimizer == "adam":
+            opt.step(closure)
+            with torch.no_grad():
+                image.clamp_(0, 1)  # projected: Adam's next step starts from pixels in [0, 1]
+        else:
+            # L-BFGS runs up to `remaining` evaluations in one call; its last line search may add a few.
+            # The pixels are not clamped between its steps: it learns the curvature from the steps it
+            # took, and a step moved behind its back makes that false (the loss then spikes 100x+).
+            remaining = steps - len(rows)
+            opt.param_groups[0].update(max_iter=remaining, max_eval=remaining)
+            opt.step(closure)
+    bar.close()
+    result = image.detach().clamp(0, 1)
+    report(result)
+    return result.cpu(), history
 
 
 @functools.lru_cache(maxsize=4)

@@ -21,7 +21,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("toy_gans.py", ["--runs", "4", "--steps", "20", "--sequential", "1"],
      ["runs_per_min", "sequential_runs_per_min", "speedup", "modes_covered_baseline", "modes_covered_fixed"]),
     ("style_transfer.py", ["--steps", "3", "--repeats", "1", "--sizes", "64"],
-     ["tutorial_steps_s", "coursekit_steps_s", "bound_steps_s", "speedup", "of_bound", "style_loss_drop"]),
+     ["tutorial_steps_s", "coursekit_steps_s", "bound_steps_s", "speedup", "of_bound", "of_bound_ceiling", "of_bound_gram",
+      "style_loss_drop"]),
     ("likelihood_models.py", ["--budget", "tiny"],
      ["vae_nll_nats", "pixelcnn_nll_nats", "pixelcnn_sample_s_per_img", "vae_img_s", "pixelcnn_img_s"]),
 ])
