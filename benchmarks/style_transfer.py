@@ -9,15 +9,19 @@ coursekit: `ck.style.transfer(..., optimizer="lbfgs")` on the same layers (conv1
            pooling, in its automatic precision (bf16 where the processor runs it natively;
            `--precision fp32` stands in for a processor without it).
 bound:     a bare forward + backward pass of the same truncated network (normalisation, conv1_1
-           .. conv3_1) at the same size and precision as coursekit: no losses, no optimiser.
+           .. conv3_1) at the same size and precision as coursekit: no losses, no optimiser. Run
+           in both memory layouts, (B, C, H, W) and channels-last; the faster one is the bound.
 bound_gram: the bound plus the five Gram matrices (forward and backward) that any method on
            these layers must compute: what is left above it is losses, optimiser and bookkeeping.
+ceiling:   the bound's share of the arithmetic of a step (convolutions / (convolutions + Grams)),
+           counted in FLOPs: the of_bound no method on these layers can pass at the bound's speed.
 
 A step is one forward + backward pass (the tutorial's L-BFGS runs up to 20 per `optimizer.step`,
 all counted; coursekit runs one). Build and target computation are inside the timed call on both
-sides. Runs are interleaved and repeated; medians are reported. The RESULT line ends the output:
-speedup = coursekit / tutorial, of_bound = coursekit / bound, of_bound_gram = coursekit /
-bound_gram, all at the first size;
+sides. Runs are interleaved and repeated; rates are medians, and each ratio is the median of the
+ratios within a repeat (neighbouring runs), so that a shared machine's slow drifts cancel. The RESULT line ends the output:
+speedup = coursekit / tutorial, of_bound = coursekit / bound, of_bound_ceiling = the ceiling above,
+of_bound_gram = coursekit / bound_gram, all at the first size;
 style_loss_drop = first / last style loss of coursekit's run at that size.
 
     python benchmarks/style_transfer.py [--steps 100] [--repeats 3] [--sizes 256 128] [--precision auto]
@@ -27,6 +31,7 @@ style_loss_drop = first / last style loss of coursekit's run at that size.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -166,6 +171,32 @@ STYLE_LAYERS = ("conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1")  # the tu
 CONTENT_LAYERS = ("conv2_2",)                                              # the tutorial's conv_4
 
 
+FORMATS = {torch.contiguous_format: "nchw", torch.channels_last: "nhwc"}
+
+
+def arithmetic(net: style.VGGFeatures, image: torch.Tensor) -> dict[str, float]:
+    """FLOPs of one step (forward + backward to the pixels): the convolutions vs the Gram matrices.
+
+    A convolution costs 2*C_in*C_out*k*k*H*W forward and as much again for the gradient of its
+    input (the weights are frozen: no weight gradient); a Gram matrix 2*C*C*H*W forward and as
+    much again backward. Pooling, ReLU and the losses are memory-bound and left out.
+    """
+    counts = {"network": 0.0, "grams": 0.0}
+
+    def count_conv(module, inputs, output):
+        counts["network"] += 2 * 2 * module.in_channels * output.numel() * module.kernel_size[0] * module.kernel_size[1]
+
+    hooks = [m.register_forward_hook(count_conv) for m in net.body if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        feats = net(image)
+    for hook in hooks:
+        hook.remove()
+    for name in STYLE_LAYERS:
+        _, c, h, w = feats[name].shape
+        counts["grams"] += 2 * 2 * c * c * h * w
+    return counts
+
+
 def rate(fn, clock=time.perf_counter) -> tuple[float, object]:
     """Run fn() -> (steps, extra); return (steps per second of `clock`, extra)."""
     start = clock()
@@ -176,7 +207,7 @@ def rate(fn, clock=time.perf_counter) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 128], help="longer side in px; the first one is the RESULT")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="coursekit's (and the bound's) precision")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
@@ -198,7 +229,6 @@ def main() -> None:
     print(f"VGG19 weights: {'ImageNet (pretrained)' if pretrained else 'seeded random fallback'}, the same on every side")
     extractor = style.VGGFeatures(STYLE_LAYERS + CONTENT_LAYERS, pooling="max").to(device)  # the tutorial's pooling
     net = style.in_precision(extractor, dtype, device)
-    bound_net = nn.Sequential(*net.body)  # the same truncated network, one output
 
     rows = {}
     for size in args.sizes:
@@ -214,27 +244,28 @@ def main() -> None:
             _, history = style.transfer(content, painting, size=size, steps=n, optimizer="lbfgs", extractor=extractor,
                                         style_layers=STYLE_LAYERS, content_layers=CONTENT_LAYERS, device=device,
                                         precision=args.precision, progress=False)
-            return n, history
+            return len(history["step"]), history  # L-BFGS may finish its last line search past n
 
-        def bound(n):
+        def bare_passes(n, memory_format, grams):
+            """n forward + backward passes of the truncated network alone (grams=False) or with
+            the five Gram matrices as the only loss (grams=True), in one memory format."""
             image = content.clone().requires_grad_(True)
             for _ in range(n):
-                x = image if dtype is None else image.to(dtype)
-                bound_net((x - net.mean) / net.std).float().sum().backward()
+                x = ((image if dtype is None else image.to(dtype)) - net.mean) / net.std
+                x, loss = x.contiguous(memory_format=memory_format), 0
+                for name, layer in zip(net.names, net.body):
+                    x = layer(x)
+                    if grams and name in STYLE_LAYERS:
+                        loss = loss + style.gram(x).sum()
+                (loss if grams else x.float().sum()).backward()
             if device.type == "cuda":
                 torch.cuda.synchronize()
             return n, None
 
-        def bound_gram(n):
-            image = content.clone().requires_grad_(True)
-            for _ in range(n):
-                feats = net(image if dtype is None else image.to(dtype))
-                sum(style.gram(feats[k]).sum() for k in STYLE_LAYERS).backward()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            return n, None
-
-        runs = {"tutorial": tutorial, "coursekit": coursekit, "bound": bound, "bound_gram": bound_gram}
+        runs = {"tutorial": tutorial, "coursekit": coursekit}
+        for fmt, label in FORMATS.items():  # the bound is the faster format: coursekit's own choice is not assumed
+            runs[f"bound_{label}"] = functools.partial(bare_passes, memory_format=fmt, grams=False)
+            runs[f"bound_gram_{label}"] = functools.partial(bare_passes, memory_format=fmt, grams=True)
         for fn in runs.values():
             fn(3)  # warm-up: kernel selection, allocator
         rates, drop = {k: [] for k in runs}, None
@@ -245,12 +276,23 @@ def main() -> None:
                 if name == "coursekit" and drop is None:
                     drop = extra["style"][0] / extra["style"][-1]
             print(f"{size} px, repeat {r + 1}: " + " | ".join(f"{k} {v[-1]:.2f} steps/s" for k, v in rates.items()))
+        for kind in ("bound", "bound_gram"):  # per repeat, the faster memory format
+            rates[kind] = [max(pair) for pair in zip(*(rates[f"{kind}_{label}"] for label in FORMATS.values()))]
         med = {k: statistics.median(v) for k, v in rates.items()}
+        # ratios of runs next to each other, then their median: slow drifts of a shared machine cancel
+        for ratio, (top, bottom) in {"speedup": ("coursekit", "tutorial"), "of_bound": ("coursekit", "bound"),
+                                     "of_bound_gram": ("coursekit", "bound_gram")}.items():
+            med[ratio] = statistics.median(t / b for t, b in zip(rates[top], rates[bottom]))
+        flops = arithmetic(net, content if dtype is None else content.to(dtype))
+        med["of_bound_ceiling"] = flops["network"] / (flops["network"] + flops["grams"])
+        print(f"{size} px arithmetic per step: network {flops['network'] / 1e9:.2f} GFLOP, Gram matrices "
+              f"{flops['grams'] / 1e9:.2f} GFLOP (+{flops['grams'] / flops['network']:.0%}): at the bound's speed no method "
+              f"on these layers can exceed of_bound={med['of_bound_ceiling']:.2f}")
         rows[size] = (med, drop)
         print(f"{size} px ({tuple(content.shape[-2:])}): tutorial {med['tutorial']:.2f} | coursekit {med['coursekit']:.2f} | "
               f"bound {med['bound']:.2f} | bound with Grams {med['bound_gram']:.2f} steps/s -> speedup "
-              f"{med['coursekit'] / med['tutorial']:.2f}, of bound {med['coursekit'] / med['bound']:.2f} "
-              f"(with Grams {med['coursekit'] / med['bound_gram']:.2f}); style loss {drop:.1f}x lower in {args.steps} L-BFGS steps")
+              f"{med['speedup']:.2f}, of bound {med['of_bound']:.2f} (with Grams {med['of_bound_gram']:.2f}); "
+              f"style loss {drop:.1f}x lower in {args.steps} L-BFGS steps")
 
     if args.save_image:
         image, history = style.transfer("chelsea.png", "starry_night.jpg", size=256, steps=300, device=device)
@@ -266,10 +308,10 @@ def main() -> None:
     for size in args.sizes[1:]:
         m = rows[size][0]
         extra += (f" tutorial_steps_s_{size}={m['tutorial']:.2f} coursekit_steps_s_{size}={m['coursekit']:.2f}"
-                  f" speedup_{size}={m['coursekit'] / m['tutorial']:.2f} of_bound_{size}={m['coursekit'] / m['bound']:.2f}")
+                  f" speedup_{size}={m['speedup']:.2f} of_bound_{size}={m['of_bound']:.2f}")
     print(f"RESULT size={first} tutorial_steps_s={med['tutorial']:.2f} coursekit_steps_s={med['coursekit']:.2f} "
-          f"bound_steps_s={med['bound']:.2f} speedup={med['coursekit'] / med['tutorial']:.2f} "
-          f"of_bound={med['coursekit'] / med['bound']:.2f} of_bound_gram={med['coursekit'] / med['bound_gram']:.2f} "
+          f"bound_steps_s={med['bound']:.2f} speedup={med['speedup']:.2f} of_bound={med['of_bound']:.2f} "
+          f"of_bound_ceiling={med['of_bound_ceiling']:.2f} of_bound_gram={med['of_bound_gram']:.2f} "
           f"style_loss_drop={drop:.1f}{extra}")
 
 
