@@ -295,7 +295,7 @@ def main() -> None:
               f"style loss {drop:.1f}x lower in {args.steps} L-BFGS steps")
 
     if args.save_image:
-        image, history = style.transfer("chelsea.png", "starry_night.jpg", size=256, steps=300, device=device)
+        image, history = style.transfer("chelsea.png", "starry_night.jpg", size=256, steps=300, device=device, progress=False)
         from torchvision.utils import save_image
         row = [style.prepare("chelsea.png", 256), image, style.prepare("starry_night.jpg", 256)]
         h = min(x.shape[-2] for x in row)
