@@ -16,15 +16,15 @@ bound_gram: the bound plus the five Gram matrices (forward and backward) that an
 ceiling:   the bound's share of the arithmetic of a step (convolutions / (convolutions + Grams)),
            counted in FLOPs: the of_bound no method on these layers can pass at the bound's speed.
 
-A step is one forward + backward pass (the tutorial's L-BFGS runs up to 20 per `optimizer.step`,
-all counted; coursekit runs one). Build and target computation are inside the timed call on both
+A step is one forward + backward pass, counted as evaluated on both sides (the tutorial's L-BFGS
+runs up to 20 per `optimizer.step`; coursekit's line search may finish a few past `--steps`). Build and target computation are inside the timed call on both
 sides. Runs are interleaved and repeated; rates are medians, and each ratio is the median of the
 ratios within a repeat (neighbouring runs), so that a shared machine's slow drifts cancel. The RESULT line ends the output:
 speedup = coursekit / tutorial, of_bound = coursekit / bound, of_bound_ceiling = the ceiling above,
 of_bound_gram = coursekit / bound_gram, all at the first size;
 style_loss_drop = first / last style loss of coursekit's run at that size.
 
-    python benchmarks/style_transfer.py [--steps 100] [--repeats 3] [--sizes 256 128] [--precision auto]
+    python benchmarks/style_transfer.py [--steps 100] [--repeats 5] [--sizes 256 128] [--precision auto]
     python benchmarks/style_transfer.py --threads 1 --clock cpu   # on a machine shared with other jobs
     python benchmarks/style_transfer.py --save-image result.png   # also the lesson's intro picture
 """
