@@ -27,6 +27,9 @@ REPO_URL = f"https://github.com/{REPO_SLUG}"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKOUT_DIR = PACKAGE_DIR.parent  # the repository root when coursekit runs from a clone
+# The committed results the lessons quote live in the repository's notebooks/results/. An install
+# from git (Colab) carries a copy inside the package (pyproject.toml maps it to coursekit/lesson_results).
+RESULTS_DIRS = (CHECKOUT_DIR / "notebooks" / "results", PACKAGE_DIR / "lesson_results")
 
 
 def is_quick() -> bool:
@@ -116,6 +119,27 @@ def machine_summary(device: torch.device | str = "cpu") -> str:
         bf16 = "native bf16 (AVX-512 BF16/AMX)" if _cpu_has_native_bf16() else "no native bf16 (AVX2: fp32 is the fast path)"
         hw = f"CPU {cpu_name()}, {os.cpu_count()} cores, {bf16}"
     return f"{hw}: {precision} | torch {torch.__version__}"
+
+
+def results_file(name: str) -> Path:
+    """The path of a committed results file, e.g. 'lesson2_experiments.json' or 'lesson4_samples.png'.
+
+    Found in the clone's notebooks/results/, else in the installed package's copy, so a notebook
+    run alone (Colab, a downloaded .ipynb) reads the same numbers as one run inside the clone.
+    """
+    for folder in RESULTS_DIRS:
+        if (folder / name).is_file():
+            return folder / name
+    from .checks import DataError  # checks sits above runtime; imported here only for this message
+    known = sorted({p.name for folder in RESULTS_DIRS if folder.is_dir() for p in folder.iterdir() if p.is_file()})
+    raise DataError(f"no committed results file named {name!r}; the course ships {', '.join(known) or 'none'}. "
+                    "The scripts in benchmarks/ (run from a clone with --save) write them to notebooks/results/.")
+
+
+def load_results(name: str) -> dict:
+    """Read a committed results JSON file (see `results_file`) into a dict."""
+    import json
+    return json.loads(results_file(name).read_text())
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
