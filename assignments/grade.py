@@ -3,9 +3,15 @@
     python assignments/grade.py release  [ASSIGNMENT ...]    student versions -> release/  (nbgrader generate_assignment)
     python assignments/grade.py collect  ASSIGNMENT HAND_INS  a zip or folder of <student>/<notebook>.ipynb
                                                              -> submitted/  (nbgrader zip_collect)
-    python assignments/grade.py autograde ASSIGNMENT         run and score every hand-in -> autograded/, gradebook.db
-    python assignments/grade.py export                       all scores -> grades.csv  (nbgrader export)
+    python assignments/grade.py autograde ASSIGNMENT         run and score every hand-in, each in a sandbox
+                                                             -> autograded/, gradebook.db, suspicion.csv
+    python assignments/grade.py export                       all scores -> grades.csv  (nbgrader export), suspicion.csv
     python assignments/grade.py feedback ASSIGNMENT          one HTML report per student -> feedback/  (nbgrader generate_feedback)
+
+Hand-ins are untrusted code: `autograde` runs each one's kernel in a bubblewrap sandbox (sandbox.py)
+and refuses when bubblewrap cannot run here, unless `--unsandboxed` is given. Before grading it says
+which hand-ins have pasted cells (repeated grade_ids, repaired by the grader); after grading it
+writes suspicion.csv, a scan of every hand-in's code for what an answer needs no access to.
 
 Options: `--course DIR` grades another copy of the course folder (default: this file's folder);
 anything after `--` goes to nbgrader unchanged, e.g. `-- --Execute.timeout=30`. Settings live in
@@ -22,6 +28,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import handins  # noqa: E402
+import sandbox  # noqa: E402
+
+UNSANDBOXED = """--unsandboxed: student code runs as a plain process with your rights, on this machine:
+  it can read source/ (the solutions and hidden tests) and gradebook.db, change any score in it,
+  change other students' hand-ins and any file you can write, use the network, and leave
+  processes running after grading. Use it only for hand-ins you trust."""
 
 
 def nbgrader(course: Path, *args: str) -> int:
@@ -66,6 +80,49 @@ def collect(course: Path, name: str, hand_ins: Path, extra: list[str]) -> int:
     return nbgrader(course, "zip_collect", name, "--force", *extra)
 
 
+def report_pasted_cells(course: Path, name: str) -> None:
+    """Say which hand-ins repeat a grade_id (pasted cells); the grader repairs its own copy of them."""
+    source = course / "source" / name / f"{name}.ipynb"
+    if not source.exists():
+        return
+    order = handins.instructor_order(handins.nbformat.read(source, as_version=4))
+    for path in sorted((course / "submitted").glob(f"*/{name}/{name}.ipynb")):
+        try:
+            nb = handins.nbformat.read(path, as_version=4)
+        except Exception:
+            continue            # not a notebook: nbgrader names it
+        for line in handins.repair_duplicates(nb, order):   # a copy in memory: submitted/ stays as handed in
+            print(f"  repaired pasted cell in {path.parent.parent.name}'s hand-in: {line}", flush=True)
+
+
+def report_suspicion(course: Path) -> None:
+    """Write suspicion.csv (beside grades.csv) and print one line per hand-in with flags."""
+    out = course / "suspicion.csv"
+    report = handins.write_report(course, out)
+    flagged = {k: v for k, v in report.items() if v}
+    print(f"suspicion report: {out} ({len(flagged)} of {len(report)} hand-ins flagged; flags are for you "
+          "to read, scores are not changed)", flush=True)
+    for key, flags in sorted(flagged.items()):
+        print(f"  {key}: {handins.summary(flags)}", flush=True)
+
+
+def autograde(course: Path, name: str, unsandboxed: bool, extra: list[str]) -> int:
+    if unsandboxed:
+        print(UNSANDBOXED, flush=True)
+        os.environ["GRADING_UNSANDBOXED"] = "1"
+    else:
+        reason = sandbox.problem()
+        if reason:
+            sys.exit(f"autograde refuses to run student code outside a sandbox: {reason}.\n"
+                     "To grade anyway, pass --unsandboxed (read what it exposes first: grade.py autograde --help).")
+        os.environ.pop("GRADING_UNSANDBOXED", None)
+        print("each hand-in's kernel runs in its own bubblewrap sandbox", flush=True)
+    report_pasted_cells(course, name)
+    status = nbgrader(course, "autograde", name, "--force", *extra)
+    report_suspicion(course)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -78,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     p = steps.add_parser("collect")
     p.add_argument("assignment")
     p.add_argument("hand_ins", type=Path)
-    steps.add_parser("autograde").add_argument("assignment")
+    p = steps.add_parser("autograde", description=UNSANDBOXED.splitlines()[0],
+                         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=UNSANDBOXED)
+    p.add_argument("assignment")
+    p.add_argument("--unsandboxed", action="store_true", help="run hand-ins without the sandbox (see below)")
     steps.add_parser("export")
     steps.add_parser("feedback").add_argument("assignment")
     args = parser.parse_args(argv)
@@ -91,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.step == "collect":
         return collect(course, args.assignment, args.hand_ins, extra)
     if args.step == "autograde":
-        return nbgrader(course, "autograde", args.assignment, "--force", *extra)
+        return autograde(course, args.assignment, args.unsandboxed, extra)
     if args.step == "export":
-        return nbgrader(course, "export", "--to", str(course / "grades.csv"), *extra)
+        status = nbgrader(course, "export", "--to", str(course / "grades.csv"), *extra)
+        report_suspicion(course)
+        return status
     return nbgrader(course, "generate_feedback", args.assignment, "--force", *extra)
 
 

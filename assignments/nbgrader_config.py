@@ -9,14 +9,21 @@ The course folder is the folder of this file (nbgrader's standard layout):
     autograded/, feedback/, gradebook.db        grading results (generated)
 """
 import os
+import sys
 
+import nbformat
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, LimitOutput, NbGraderPreprocessor
+from nbgrader.preprocessors import (ClearHiddenTests, DeduplicateIds, Execute, GetGrades, LimitOutput,
+                                    NbGraderPreprocessor)
 
 c = get_config()  # noqa: F821  (provided by traitlets when it reads this file)
 
 COURSE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, COURSE)          # sandbox.py and handins.py beside this file
+from handins import instructor_order, repair_duplicates  # noqa: E402
+from sandbox import SandboxedKernelManager  # noqa: E402
+
 c.CourseDirectory.root = COURSE
 c.CourseDirectory.course_id = "generative-image-course"
 
@@ -63,7 +70,53 @@ class LimitOutputChars(LimitOutput):
 
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
-c.Autograde.autograde_preprocessors = [LimitOutputChars if p is LimitOutput else p
+
+
+# Student code is not trusted: each hand-in's kernel runs in a bubblewrap sandbox of its own
+# (sandbox.py): it sees a scratch copy of its own hand-in, the read-only Python environment and
+# data, no course folder, no network; memory, process, CPU and wall-time limits; everything it
+# started dies with it. nbgrader stays outside and alone writes scores. `grade.py autograde
+# --unsandboxed` (environment GRADING_UNSANDBOXED=1) runs kernels as plain processes instead.
+class SandboxedExecute(Execute):
+    """nbgrader's Execute with every kernel started by SandboxedKernelManager."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        info = (self.resources or {}).get("nbgrader", {})
+        if info:   # the notebook the student handed in (the one being run holds the restored hidden tests)
+            km.hand_in_files = [os.path.join(COURSE, "submitted", info["student"], info["assignment"],
+                                             info["notebook"] + ".ipynb")]
+        return km
+
+
+c.SandboxedKernelManager.course = COURSE
+SANDBOXED = os.environ.get("GRADING_UNSANDBOXED") != "1"
+
+
+# A cell copied and pasted in Jupyter keeps its nbgrader metadata, so its grade_id appears twice and
+# nbgrader's DeduplicateIds (which keeps the last copy, and leaves the others with an empty
+# `nbgrader` entry) makes the notebook ungradable. Here the copy that sits where the instructor's
+# notebook has the cell is kept, and the others become ordinary cells (their code still runs).
+class RepairDuplicateIds(NbGraderPreprocessor):
+    """Pasted cells (duplicate grade_ids) become ordinary cells; the original one is kept."""
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        source = os.path.join(COURSE, "source", info.get("assignment", ""), info.get("notebook", "") + ".ipynb")
+        order = instructor_order(nbformat.read(source, as_version=4)) if os.path.exists(source) else []
+        for line in repair_duplicates(nb, order):
+            self.log.warning("%s: pasted cell repaired: %s", info.get("student"), line)
+        return nb, resources
+
+
+c.Autograde.sanitize_preprocessors = [RepairDuplicateIds if p is DeduplicateIds else p
+                                      for p in Autograde.class_traits()["sanitize_preprocessors"].default()]
+c.Autograde.autograde_preprocessors = [LimitOutputChars if p is LimitOutput else
+                                       SandboxedExecute if p is Execute and SANDBOXED else p
                                        for p in Autograde.class_traits()["autograde_preprocessors"].default()]
 
 
