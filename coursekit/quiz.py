@@ -1,0 +1,221 @@
+"""Quizzes before and after each lesson: multiple choice and numbers, checked on click.
+
+    ck.quiz.show("01", "pre")     # lesson 1's five questions before the lesson; "post" for after it
+
+The questions are data, one JSON file per lesson (notebooks/quizzes/01.json ...). A question about
+a *measured result* names the committed results file (see `runtime.load_results`) and the keys to
+read; its answer is computed from that file when the quiz is shown, so it stays true when the
+results are re-run. Every explanation names the section of the lesson that answers it.
+
+Where widgets run (JupyterLab, Colab; ipywidgets 7.7 and 8) the quiz is a form with a "Check"
+button per question. Everywhere else (GitHub's and nbviewer's static views, nbval, a terminal)
+the same display shows plain text / Markdown: the questions, then the answers folded at the end.
+"""
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ipywidgets as W
+
+from . import runtime
+from .checks import DataError
+
+# The clone's notebooks/quizzes/, else the installed package's copy (as for runtime.RESULTS_DIRS).
+QUIZ_DIRS = (runtime.CHECKOUT_DIR / "notebooks" / "quizzes", runtime.PACKAGE_DIR / "quizzes")
+PARTS = ("pre", "post")
+
+
+@dataclass
+class Choice:
+    text: str
+    correct: bool = False
+    why: str = ""  # shown when this choice is picked
+
+
+@dataclass
+class Question:
+    """One question: `choices` (exactly one correct) or a numeric `answer` within `tolerance`."""
+    text: str
+    section: str  # the heading of the lesson section that answers it, e.g. "5. The losses"
+    choices: list[Choice] = field(default_factory=list)
+    answer: float | None = None
+    tolerance: float = 0.0
+    why: str = ""  # shown after any answer
+
+    def check(self, response: int | str | None) -> tuple[bool, str]:
+        """(right?, explanation) for a choice index or a typed number."""
+        if self.choices:
+            if response is None:
+                return False, "Pick one of the answers first."
+            choice = self.choices[response]
+            return choice.correct, " ".join(s for s in (choice.why, self.why) if s)
+        try:
+            value = float(str(response).strip().replace(" ", "").replace("_", ""))
+        except ValueError:
+            return False, f"Type a number, e.g. 0.5 or 120: {str(response)!r} is not one."
+        right = abs(value - self.answer) <= self.tolerance
+        return right, f"The answer is {_number(self.answer)}{self._within()}. {self.why}".strip()
+
+    def solution(self) -> str:
+        """The answer and why, as one line of text."""
+        if self.choices:
+            letter, choice = next((_letter(i), c) for i, c in enumerate(self.choices) if c.correct)
+            body = f"{letter}) {choice.text}. " + " ".join(s for s in (choice.why, self.why) if s)
+        else:
+            body = f"{_number(self.answer)}{self._within()}. {self.why}"
+        return f"{body.strip()} (Section: {self.section}.)"
+
+    def _within(self) -> str:
+        return f" (± {_number(self.tolerance)} counts as right)" if self.tolerance else ""
+
+
+def _letter(i: int) -> str:
+    return "abcdefghij"[i]
+
+
+def _number(x: float) -> str:
+    return f"{x:,.4g}" if abs(x) < 1e15 else f"{x:.4g}"
+
+
+def _find(data, path: list, where: str, name_key: str = "name"):
+    """data[path[0]][path[1]]...; in a list, the key picks the element whose `name_key` equals it."""
+    for key in path:
+        try:
+            data = next(row for row in data if row[name_key] == key) if isinstance(data, list) else data[key]
+        except (KeyError, StopIteration, TypeError):
+            raise DataError(f"{where}: no entry {key!r} on the path {path}. Fix the quiz file or re-run the "
+                            "benchmark that writes the results file.") from None
+    return data
+
+
+def _from_results(raw: dict, where: str) -> dict:
+    """Fill in a results-based question's answer (numeric) or correct choice and explanations."""
+    spec = raw["results"]
+    results = runtime.load_results(spec["file"])
+    where = f"{where} ({spec['file']})"
+    label = spec.get("label", spec["value"][-1])
+    if "choices" not in raw:  # numeric: value, or value / over
+        answer = float(_find(results, spec["value"], where))
+        if "over" in spec:
+            answer /= float(_find(results, spec["over"], where))
+        tolerance = raw.get("tolerance", 0)
+        if isinstance(tolerance, str) and tolerance.endswith("%"):
+            tolerance = abs(answer) * float(tolerance[:-1]) / 100
+        return {**raw, "answer": answer, "tolerance": tolerance}
+    rows = _find(results, spec.get("rows", []), where)
+    name_key = spec.get("name_key", "name")
+    values = [float(_find(_find(rows, [c["row"]], where, name_key), spec["value"], where)) for c in raw["choices"]]
+    best = (min if spec["best"] == "min" else max)(values)
+    texts = [c.get("text", str(c["row"])) for c in raw["choices"]]
+    best_name = texts[values.index(best)]
+    choices = []
+    for c, text, v in zip(raw["choices"], texts, values):
+        note = (f"In the committed results, {text}: {label} {_number(v)}; the "
+                f"{'lowest' if spec['best'] == 'min' else 'highest'} of these is {best_name} ({_number(best)}).")
+        choices.append({**c, "text": text, "correct": v == best, "why": " ".join(s for s in (note, c.get("why", "")) if s)})
+    return {**raw, "choices": choices}
+
+
+def _question(raw: dict, where: str) -> Question:
+    if "results" in raw:
+        raw = _from_results(raw, where)
+    if "choices" in raw:
+        return Question(raw["question"], raw["section"], [Choice(c["text"], c.get("correct", False), c.get("why", ""))
+                                                          for c in raw["choices"]], why=raw.get("why", ""))
+    return Question(raw["question"], raw["section"], answer=float(raw["answer"]),
+                    tolerance=float(raw.get("tolerance", 0)), why=raw.get("why", ""))
+
+
+def quiz_file(lesson: str | int) -> Path:
+    """The question file of a lesson, e.g. quiz_file("01") -> .../quizzes/01.json."""
+    name = f"{int(lesson):02d}.json"
+    for folder in QUIZ_DIRS:
+        if (folder / name).is_file():
+            return folder / name
+    known = sorted({p.name for folder in QUIZ_DIRS if folder.is_dir() for p in folder.glob("*.json")})
+    raise DataError(f"no quiz for lesson {lesson!r}: the course ships {', '.join(known) or 'none'}.")
+
+
+class Quiz:
+    """The questions of one part ("pre" or "post") of one lesson; displays as a form or as text."""
+
+    def __init__(self, lesson: str | int, part: str = "pre"):
+        if part not in PARTS:
+            raise ValueError(f"part must be 'pre' (before the lesson) or 'post' (after it), got {part!r}")
+        path = quiz_file(lesson)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        self.lesson, self.part, self.notebook = f"{int(lesson):02d}", part, data["notebook"]
+        self.questions = [_question(q, f"{path.name} {part} question {i + 1}") for i, q in enumerate(data[part])]
+        self.forms: list[Form] = []
+
+    @property
+    def title(self) -> str:
+        return f"Lesson {int(self.lesson)}: {'before' if self.part == 'pre' else 'after'} the lesson"
+
+    def text(self) -> str:
+        """Plain text: the questions, then the answers."""
+        lines = [f"Quiz. {self.title}", ""]
+        for i, q in enumerate(self.questions, 1):
+            lines.append(f"{i}. {q.text}")
+            lines += [f"   {_letter(j)}) {c.text}" for j, c in enumerate(q.choices)] or ["   (answer with a number)"]
+        lines += ["", "Answers (try first!)"] + [f"{i}. {q.solution()}" for i, q in enumerate(self.questions, 1)]
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        """Markdown: the questions, then the answers folded in a <details> block."""
+        lines = [f"**Quiz. {self.title}**", ""]
+        for i, q in enumerate(self.questions, 1):
+            lines.append(f"{i}. {q.text}")
+            lines += [f"    - {_letter(j)}) {c.text}" for j, c in enumerate(q.choices)] or ["    - *(answer with a number)*"]
+        lines += ["", "<details><summary>Answers (try first!)</summary>", ""]
+        lines += [f"{i}. {q.solution()}" for i, q in enumerate(self.questions, 1)] + ["", "</details>"]
+        return "\n".join(lines)
+
+    def widget(self) -> W.VBox:
+        """The form: per question its text, the choices (or a number field), "Check" and the feedback."""
+        self.forms = [Form(q, i) for i, q in enumerate(self.questions, 1)]
+        return W.VBox([W.HTML(f"<b>Quiz.</b> {html.escape(self.title)}")] + [f.box for f in self.forms])
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        # One output, three forms: a live frontend draws the widget, static viewers the Markdown or text.
+        box = self.widget()
+        return {"text/plain": self.text(), "text/markdown": self.markdown(),
+                "application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0, "model_id": box.model_id}}
+
+
+class Form:
+    """The widgets of one question: `entry` (RadioButtons or Text), `button`, `feedback` (HTML)."""
+
+    def __init__(self, question: Question, number: int):
+        self.question = question
+        label = W.HTML(f"<b>{number}.</b> {html.escape(question.text)}")
+        if question.choices:
+            options = [(f"{_letter(i)}) {c.text}", i) for i, c in enumerate(question.choices)]
+            self.entry = W.RadioButtons(options=options, index=None, layout=W.Layout(width="auto"))
+        else:
+            self.entry = W.Text(placeholder="a number", layout=W.Layout(width="12em"))
+        self.button = W.Button(description="Check")
+        self.feedback = W.HTML()
+        self.button.on_click(self.check)
+        self.box = W.VBox([label, self.entry, W.HBox([self.button, self.feedback])])
+
+    def check(self, _button=None) -> None:
+        """Mark the current answer and explain it (the button's click handler)."""
+        response = self.entry.index if self.question.choices else self.entry.value
+        right, why = self.question.check(response)
+        mark = ('<span style="color:#1a7f37">✔ Right.</span>' if right else
+                '<span style="color:#cf222e">✘ Not quite.</span>')
+        self.feedback.value = f"{mark} {html.escape(why)} <i>See section «{html.escape(self.question.section)}».</i>"
+
+
+def show(lesson: str | int, part: str = "pre") -> None:
+    """Display lesson `lesson`'s quiz ("pre": before the lesson, "post": after it)."""
+    from IPython.display import display
+    quiz = Quiz(lesson, part)
+    if runtime.in_colab():
+        display(quiz.widget())  # Colab's own widget path; its outputs are not read by static viewers
+    else:
+        display(quiz)
