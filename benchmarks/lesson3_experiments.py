@@ -6,13 +6,19 @@ Every pitfall of the notebook, at a budget larger than the notebook's quick mode
      Lesson 1 stick: classes covered, FD) plain MLP GAN vs a PacGAN-packed D;
   2. learning-rate and beta1 sweeps on the ring (all runs as one stacked model) and an MNIST
      learning-rate sweep (a diverged run is recorded as "diverged at step N");
-  3. balance on MNIST: a strong D (lr_d = 10 x lr_g) with the saturating loss (grad_g vanishes) vs non-saturating, TTUR,
-     d_skip_below, label smoothing, each a train_gan option;
+  3. balance on MNIST: a D with 10x G's learning rate (lr_d 2e-3) under the saturating loss vs the
+     non-saturating loss, a slower D (lr_d 5e-5), d_skip_below, label smoothing, each a train_gan option; and
+     TTUR as Heusel et al. 2017 set it (D the *faster* learner: lr_d 4e-4, lr_g 1e-4, non-saturating loss);
+     then where the saturating loss really starves G: one fixed (untrained) G, a D trained against it, and
+     at checkpoints the gradient each G loss would send to the same G on the same z ("gradient");
   4. growing resolution 8 -> 16 -> 32 px on padded MNIST vs training at 32 px from the start.
 
     python benchmarks/lesson3_experiments.py --budget cpu    # what was run for the committed results
     python benchmarks/lesson3_experiments.py --budget full   # the real budget (a GPU: tens of minutes)
     python benchmarks/lesson3_experiments.py --budget tiny   # smoke test, seconds
+    python benchmarks/lesson3_experiments.py --budget cpu --only mnist gradient
+        # re-runs only those sections and merges them into the committed JSON (under "reruns": which
+        # sections, machine, date, wall time); the budget must be the file's
 """
 from __future__ import annotations
 
@@ -41,12 +47,13 @@ from coursekit.train import TrainingDiverged, train_gan  # noqa: E402
 
 BUDGETS = {   # toy: steps, seeds; mnist: steps per run, batch; progressive: steps per stage, fade steps
     "full": dict(toy_steps=20_000, toy_seeds=10, mnist_steps=5_000, mnist_batch=128, stage_steps=3_000, fade=1_500, prog_batch=64,
-                 eval_points=10_000, eval_digits=10_000),
+                 eval_points=10_000, eval_digits=10_000, grad_d_steps=2_000),
     "cpu": dict(toy_steps=2_000, toy_seeds=3, mnist_steps=200, mnist_batch=64, stage_steps=100, fade=50, prog_batch=32,
-                eval_points=2_500, eval_digits=2_000),
+                eval_points=2_500, eval_digits=2_000, grad_d_steps=500),
     "tiny": dict(toy_steps=20, toy_seeds=3, mnist_steps=4, mnist_batch=16, stage_steps=3, fade=2, prog_batch=16,
-                 eval_points=500, eval_digits=200),
+                 eval_points=500, eval_digits=200, grad_d_steps=10),
 }
+SECTIONS = ("collapse", "sweeps", "mnist", "gradient", "progressive")
 TOY = dict(batch_size=64, lr_g=1e-3, lr_d=1e-3)       # the toy setting of the notebook
 OUT = ROOT / "notebooks" / "results"
 
@@ -163,10 +170,12 @@ def mnist_experiments(b: dict) -> dict:
             ck.nets.MLPDiscriminator(image_shape=(2, 28, 28)), 2)),
         "balance: saturating loss, strong D (lr_d 2e-3)": dict(g_loss="saturating", real_label=1.0, lr_d=2e-3),
         "balance: non-saturating loss, strong D": dict(real_label=1.0, lr_d=2e-3),
-        "balance: saturating + TTUR (lr_d 5e-5)": dict(g_loss="saturating", real_label=1.0, lr_d=5e-5),
+        "balance: saturating + slower D (lr_d 5e-5 = lr_g / 4)": dict(g_loss="saturating", real_label=1.0, lr_d=5e-5),
         "balance: saturating, strong D + d_skip_below 1.0": dict(g_loss="saturating", real_label=1.0, lr_d=2e-3,
                                                                  d_skip_below=1.0),
         "balance: saturating, strong D + label smoothing 0.9": dict(g_loss="saturating", real_label=0.9, lr_d=2e-3),
+        # TTUR as Heusel et al. 2017 use it: D learns faster than G (their DCGAN runs: 4e-4 vs 1e-4)
+        "balance: TTUR (lr_d 4e-4, lr_g 1e-4, non-saturating)": dict(real_label=1.0, lr_d=4e-4, lr_g=1e-4),
         "lr 2e-5": dict(lr_g=2e-5, lr_d=2e-5), "lr 2e-4": dict(), "lr 2e-3": dict(lr_g=2e-3, lr_d=2e-3),
         "lr 2e-2": dict(lr_g=2e-2, lr_d=2e-2), "lr 2e-1": dict(lr_g=2e-1, lr_d=2e-1),
     }
@@ -177,6 +186,54 @@ def mnist_experiments(b: dict) -> dict:
                                     f"FD {r['fd']}, classes {r['classes']}, loss_d {r['loss_d_end']}, "
                                     f"grad_g {r['grad_g_end']:.3g}") + f" ({r['seconds']} s)", flush=True)
     return out
+
+
+# ---------------------------------------------------------------- 3b. where G's gradient vanishes
+def g_gradients(G, D, z: torch.Tensor) -> dict:
+    """The norm of the gradient at G's weights of each G loss, on the same z, G and D (nothing is updated)."""
+    out = {}
+    logits = D(G(z))                                                    # (B,)
+    for name, loss in (("saturating", -F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))),
+                       ("non_saturating", F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)))):
+        grads = torch.autograd.grad(loss, list(G.parameters()), retain_graph=True)
+        out[name] = torch.cat([g.flatten() for g in grads]).norm().item()
+    out["d_fake"] = torch.sigmoid(logits).mean().item()
+    return out
+
+
+def gradient_at_fixed_g(b: dict) -> dict:
+    """One G (untrained, fixed: its samples are poor, as early in training), a D trained against it (Adam 2e-4,
+    beta1 0.5); at checkpoints, D's loss on a fresh batch and both G losses' gradient norms at the same G and z."""
+    mnist = ck.data.load_mnist(train=True)
+    torch.manual_seed(0)
+    G, D = ck.nets.MLPGenerator(), ck.nets.MLPDiscriminator()
+    opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    batches, noise = mnist.batches(b["mnist_batch"], seed=0), torch.Generator().manual_seed(0)
+    probe = torch.randn(512, G.z_dim, generator=torch.Generator().manual_seed(1))     # the same z at every checkpoint
+    total = b["grad_d_steps"]
+    checkpoints = sorted({0, *(max(1, round(total * f)) for f in (0.01, 0.03, 0.1, 0.3, 1.0))})
+    rows, start = [], time.perf_counter()
+    for step in range(total + 1):
+        real = batches.next_batch()
+        with torch.no_grad():
+            fake = G(torch.randn(len(real), G.z_dim, generator=noise))
+        logits_real, logits_fake = D(real), D(fake)
+        loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+                  + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+        if step in checkpoints:                      # D's loss on this batch before the update, then the gradients
+            rows.append({"d_steps": step, "loss_d": round(loss_d.item(), 4),
+                         **{k: float(f"{v:.4g}") for k, v in g_gradients(G, D, probe).items()}})
+            r = rows[-1]
+            print(f"fixed G, D after {step:4d} steps: D loss {r['loss_d']:.4f}, mean D(G(z)) {r['d_fake']:.3g}, "
+                  f"|grad_G| saturating {r['saturating']:.3g}, non-saturating {r['non_saturating']:.3g}", flush=True)
+        if step == total:
+            break
+        opt.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt.step()
+    return {"setting": f"MLP G untrained (seed 0, fixed), MLP D trained {total} steps against it, Adam 2e-4 beta1 0.5, "
+                       f"batch {b['mnist_batch']}, gradient norms at G's weights on 512 fixed z", "rows": rows,
+            "seconds": round(time.perf_counter() - start, 1)}
 
 
 # ---------------------------------------------------------------- 4. growing resolution
@@ -217,29 +274,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="full")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--only", nargs="+", choices=SECTIONS,
+                        help="re-run only these sections and merge them into the existing lesson3_results.json")
     args = parser.parse_args()
     b, out = BUDGETS[args.budget], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    sections = args.only or SECTIONS
+    previous = None
+    if args.only:
+        path = out / "lesson3_results.json"
+        if not path.exists():
+            raise SystemExit(f"--only merges into {path}, which does not exist: run all sections first (no --only)")
+        previous = json.loads(path.read_text())
+        if previous["budget"] != args.budget:
+            raise SystemExit(f"--only: {path} holds budget {previous['budget']!r}, not {args.budget!r}: "
+                             f"pass --budget {previous['budget']} or run all sections")
     machine, load_start = ck.runtime.machine_summary("cpu"), os.getloadavg()
-    print(machine, "| budget", args.budget, b, flush=True)
+    print(machine, "| budget", args.budget, b, "| sections", " ".join(sections), flush=True)
     start = time.perf_counter()
-    collapse, snapshots = toy_collapse(b)
-    plot_collapse(collapse, snapshots, out / "lesson3_collapse.png")
-    sweeps = toy_sweeps(b)
-    mnist = mnist_experiments(b)
-    grow = progressive(b)
-    ck.plot.show_images(torch.cat([v.pop("samples")[:16] for v in grow.values()]), nrow=16,
-                        title="growing 8->16->32 (top) vs 32 px from the start (bottom)", size=12)
-    plt.gcf().savefig(out / "lesson3_progressive.png", dpi=80)
-    plt.close("all")
-    results = {"budget": args.budget, "settings": b, "toy": TOY, "machine": machine,
-               "torch_threads": torch.get_num_threads(),
-               "load_average_1min": {"start": round(load_start[0], 1), "end": round(os.getloadavg()[0], 1),
-                                     "note": "the machine is shared: timings are inflated by other processes"}, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                   timespec="seconds"), "wall_seconds": round(time.perf_counter() - start, 1),
-               "collapse": collapse, "sweeps": sweeps, "mnist": mnist, "progressive": grow}
+    results = {}
+    if "collapse" in sections:
+        results["collapse"], snapshots = toy_collapse(b)
+        plot_collapse(results["collapse"], snapshots, out / "lesson3_collapse.png")
+    if "sweeps" in sections:
+        results["sweeps"] = toy_sweeps(b)
+    if "mnist" in sections:
+        results["mnist"] = mnist_experiments(b)
+    if "gradient" in sections:
+        results["gradient"] = gradient_at_fixed_g(b)
+    if "progressive" in sections:
+        results["progressive"] = grow = progressive(b)
+        ck.plot.show_images(torch.cat([v.pop("samples")[:16] for v in grow.values()]), nrow=16,
+                            title="growing 8->16->32 (top) vs 32 px from the start (bottom)", size=12)
+        plt.gcf().savefig(out / "lesson3_progressive.png", dpi=80)
+        plt.close("all")
+    run = {"machine": machine, "torch_threads": torch.get_num_threads(),
+           "load_average_1min": {"start": round(load_start[0], 1), "end": round(os.getloadavg()[0], 1),
+                                 "note": "the machine is shared: timings are inflated by other processes"},
+           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "wall_seconds": round(time.perf_counter() - start, 1)}
+    if previous is None:
+        results = {"budget": args.budget, "settings": b, "toy": TOY, **run, **results}
+    else:                                   # keep the other sections; say which ones this run replaced
+        results = {**previous, "settings": b, **results,
+                   "reruns": previous.get("reruns", []) + [{"sections": list(sections), **run}]}
     (out / "lesson3_results.json").write_text(json.dumps(results, indent=1))
-    print(f"wrote {out / 'lesson3_results.json'} in {results['wall_seconds']} s")
+    print(f"wrote {out / 'lesson3_results.json'} ({', '.join(sections)}) in {run['wall_seconds']} s")
 
 
 if __name__ == "__main__":
