@@ -65,7 +65,7 @@ class Question:
             letter, choice = next((_letter(i), c) for i, c in enumerate(self.choices) if c.correct)
             body = f"{letter}) {choice.text}. " + " ".join(s for s in (choice.why, self.why) if s)
         else:
-            body = f"{_number(self.answer)}{self._within()}. {self.why}"
+            body = f"Answer: {_number(self.answer)}{self._within()}. {self.why}"
         return f"{body.strip()} (Section: {self.section}.)"
 
     def _within(self) -> str:
@@ -92,31 +92,35 @@ def _find(data, path: list, where: str, name_key: str = "name"):
 
 
 def _from_results(raw: dict, where: str) -> dict:
-    """Fill in a results-based question's answer (numeric) or correct choice and explanations."""
+    """Fill in a results-based question's answer (numeric) or correct choice, and say where it came from."""
     spec = raw["results"]
     results = runtime.load_results(spec["file"])
     where = f"{where} ({spec['file']})"
-    label = spec.get("label", spec["value"][-1])
     if "choices" not in raw:  # numeric: value, or value / over
-        answer = float(_find(results, spec["value"], where))
+        answer = _value(results, spec["value"], where)
         if "over" in spec:
-            answer /= float(_find(results, spec["over"], where))
+            answer /= _value(results, spec["over"], where)
         tolerance = raw.get("tolerance", 0)
         if isinstance(tolerance, str) and tolerance.endswith("%"):
             tolerance = abs(answer) * float(tolerance[:-1]) / 100
-        return {**raw, "answer": answer, "tolerance": tolerance}
-    rows = _find(results, spec.get("rows", []), where)
-    name_key = spec.get("name_key", "name")
-    values = [float(_find(_find(rows, [c["row"]], where, name_key), spec["value"], where)) for c in raw["choices"]]
-    best = (min if spec["best"] == "min" else max)(values)
+        why = f"{raw.get('why', '')} (Read from the committed {spec['file']}.)".strip()
+        return {**raw, "answer": answer, "tolerance": tolerance, "why": why}
+    rows, name_key = _find(results, spec.get("rows", []), where), spec.get("name_key", "name")
+    values = [_value(_find(rows, [c["row"]], where, name_key), spec["value"], where) for c in raw["choices"]]
     texts = [c.get("text", str(c["row"])) for c in raw["choices"]]
-    best_name = texts[values.index(best)]
-    choices = []
-    for c, text, v in zip(raw["choices"], texts, values):
-        note = (f"In the committed results, {text}: {label} {_number(v)}; the "
-                f"{'lowest' if spec['best'] == 'min' else 'highest'} of these is {best_name} ({_number(best)}).")
-        choices.append({**c, "text": text, "correct": v == best, "why": " ".join(s for s in (note, c.get("why", "")) if s)})
-    return {**raw, "choices": choices}
+    best = (min if spec["best"] == "min" else max)(values)
+    label = spec.get("label", spec["value"][-1])
+    note = (f"The committed {spec['file']} gives {label}: " + "; ".join(f"{t}: {_number(v)}" for t, v in zip(texts, values))
+            + f". The {'lowest' if spec['best'] == 'min' else 'highest'} is {texts[values.index(best)]}.")
+    choices = [{**c, "text": t, "correct": v == best} for c, t, v in zip(raw["choices"], texts, values)]
+    return {**raw, "choices": choices, "why": f"{note} {raw.get('why', '')}".strip()}
+
+
+def _value(data, path: list, where: str) -> float:
+    value = _find(data, path, where)
+    if not isinstance(value, (int, float)):
+        raise DataError(f"{where}: {path} holds {value!r}, not a number. Fix the quiz file or re-run the benchmark.")
+    return float(value)
 
 
 def _question(raw: dict, where: str) -> Question:
