@@ -49,6 +49,8 @@ KEEP_ENV = ("COURSEKIT_QUICK", "COURSEKIT_DEVICE", "MPLBACKEND", "OMP_NUM_THREAD
 
 
 def _executable(name: str) -> str | None:
+    if name == "bwrap" and os.environ.get("GRADING_BWRAP"):     # a bwrap elsewhere (or none, for tests)
+        return shutil.which(os.environ["GRADING_BWRAP"])
     return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/bin", "/usr/sbin"]))
 
 
