@@ -97,10 +97,10 @@ class StyleTransferApp(W.VBox):
 
     def picked(self, name: str):
         """The uploaded image (the last one if several) decoded, or the default course image."""
-        files = self.uploads[name].value  # ipywidgets 8: a tuple of {"name", "content", ...}
+        files = uploaded_files(self.uploads[name])
         if not files:
             return self.defaults[name]
-        data, filename = bytes(files[-1]["content"]), files[-1]["name"]
+        filename, data = files[-1]
         if not data:
             raise DataError(f"{filename}: the uploaded file is empty (0 bytes). Upload the image again.")
         return decode_bytes(data, filename)
@@ -140,6 +140,18 @@ class StyleTransferApp(W.VBox):
     def _say(self, message: str, notes: io.StringIO) -> None:
         lines = [html.escape(line) for line in dict.fromkeys(notes.getvalue().splitlines()) if line.strip()]
         self.status.value = message + "".join(f"<br><small>{line}</small>" for line in lines)
+
+
+def uploaded_files(upload: W.FileUpload) -> list[tuple[str, bytes]]:
+    """The files in a FileUpload as (name, contents), oldest first, in ipywidgets 7 and 8 alike.
+
+    ipywidgets 8 (JupyterLab) keeps a tuple of {"name", "content", ...}; ipywidgets 7.7 (Colab)
+    a dict {name: {"metadata": {...}, "content": bytes}}.
+    """
+    value = upload.value
+    if isinstance(value, dict):
+        return [(name, bytes(item["content"])) for name, item in value.items()]
+    return [(item["name"], bytes(item["content"])) for item in value]
 
 
 def style_transfer_app(content="chelsea.png", style="starry_night.jpg", extractor=None) -> StyleTransferApp:
