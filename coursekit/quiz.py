@@ -69,7 +69,7 @@ class Question:
         return f"{body.strip()} (Section: {self.section}.)"
 
     def _within(self) -> str:
-        return f" (± {_number(self.tolerance)} counts as right)" if self.tolerance else ""
+        return f" (± {self.tolerance:.2g} counts as right)" if self.tolerance else ""
 
 
 def _letter(i: int) -> str:
@@ -204,7 +204,7 @@ class Form:
         self.button = W.Button(description="Check")
         self.feedback = W.HTML()
         self.button.on_click(self.check)
-        self.box = W.VBox([label, self.entry, W.HBox([self.button, self.feedback])])
+        self.box = W.VBox([label, self.entry, self.button, self.feedback], layout=W.Layout(margin="0 0 1em 0"))
 
     def check(self, _button=None) -> None:
         """Mark the current answer and explain it (the button's click handler)."""
@@ -212,7 +212,8 @@ class Form:
         right, why = self.question.check(response)
         mark = ('<span style="color:#1a7f37">✔ Right.</span>' if right else
                 '<span style="color:#cf222e">✘ Not quite.</span>')
-        self.feedback.value = f"{mark} {html.escape(why)} <i>See section «{html.escape(self.question.section)}».</i>"
+        self.feedback.value = (f'<div style="line-height:1.4">{mark} {html.escape(why)} '
+                               f"<i>See section «{html.escape(self.question.section)}».</i></div>")
 
 
 def show(lesson: str | int, part: str = "pre") -> None:
