@@ -169,6 +169,9 @@ class LiveGANPlot:
         images = self.samples.frames[-1][1] if self.samples and self.samples.frames else None
         self.live.update(run.step, run.logged, images)
 
+    def on_end(self, run) -> None:
+        self.live.finish()  # the last step, even if the plot skipped redraws to keep training fast
+
 
 class Evaluate:
     """Every `every` steps call `fn(G) -> dict of numbers` (e.g. a quality metric) and record it.

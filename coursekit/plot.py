@@ -7,6 +7,7 @@ nothing pops up and nothing is printed.
 from __future__ import annotations
 
 import io
+import time
 from collections import defaultdict
 
 import matplotlib.pyplot as plt
@@ -83,17 +84,26 @@ class LivePlot:
     Outside a notebook it only records. With `target` (an ipywidgets Image) it draws into that
     widget instead, wherever it runs: the way to update a plot from inside a widget callback,
     where an in-place display update would not arrive.
+
+    Drawing is not free (about 1 s for three panels and 64 samples on a busy 2-core CPU), and each
+    redraw sends a ~100 kB picture to the browser. So in a notebook the plot redraws only while
+    drawing takes at most `max_share` of the time (after a draw that took d seconds, the next waits
+    d * (1 / max_share - 1)); `finish()` draws the last values. `max_share=None` draws every time.
     """
 
     def __init__(self, panels: dict[str, list[str]], with_images: bool = False, every: int = 1, target=None,
-                 images_title: str = "samples"):
+                 images_title: str = "samples", max_share: float | None = 0.05):
+        if max_share is not None and not 0 < max_share <= 1:
+            raise ValueError(f"max_share is the largest share of time spent drawing, in (0, 1], or None; got {max_share!r}")
         self.panels, self.with_images, self.every = panels, with_images, every
-        self.target, self.images_title = target, images_title
+        self.target, self.images_title, self.max_share = target, images_title, max_share
         self.history: dict[str, list] = defaultdict(list)
         self.images = None
         self.enabled = target is not None or in_notebook()
         self._handle = None
         self._calls = 0
+        self._next_draw = 0.0   # time.perf_counter() before which a redraw waits
+        self._drawn_calls = 0   # self._calls at the last draw
 
     def update(self, step: int, values: dict[str, float], images: torch.Tensor | None = None) -> None:
         self.history["step"].append(step)
@@ -102,7 +112,12 @@ class LivePlot:
         if images is not None:
             self.images = images.detach().cpu()
         self._calls += 1
-        if self.enabled and self._calls % self.every == 0:
+        if self.enabled and self._calls % self.every == 0 and time.perf_counter() >= self._next_draw:
+            self.draw()
+
+    def finish(self) -> None:
+        """Draw the latest values if the last update was not drawn (call it when training ends)."""
+        if self.enabled and self._calls > self._drawn_calls:
             self.draw()
 
     def figure(self):
@@ -119,12 +134,16 @@ class LivePlot:
     def draw(self) -> None:
         from IPython.display import display
 
+        start = time.perf_counter()
         fig = self.figure()
         if self.target is not None:
             self.target.value = figure_png(fig)
-            return
-        if self._handle is None:
+        elif self._handle is None:
             self._handle = display(fig, display_id=True)
         else:
             self._handle.update(fig)
         plt.close(fig)  # the displayed PNG stays; the figure object is freed
+        self._drawn_calls = self._calls
+        if self.max_share is not None:
+            cost = time.perf_counter() - start
+            self._next_draw = time.perf_counter() + cost * (1 / self.max_share - 1)

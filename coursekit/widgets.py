@@ -122,7 +122,8 @@ class StyleTransferApp(W.VBox):
     def _transfer(self) -> str:
         content, painting = self.picked("content"), self.picked("style")
         self.status.value, self.progress.max, self.progress.value = "starting…", self.steps.value, 0
-        live = LivePlot({"losses": ["style", "content", "tv"]}, with_images=True, target=self.preview, images_title="image")
+        live = LivePlot({"losses": ["style", "content", "tv"]}, with_images=True, target=self.preview, images_title="image",
+                        max_share=None)  # the app's preview every 10 steps is what the student waits for
 
         def preview(step, image, h):
             self.progress.value, self.progress.description = step, f"step {step}"

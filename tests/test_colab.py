@@ -115,6 +115,7 @@ def _snapshot_repository(dest: Path) -> Path:
 @pytest.mark.colab
 def test_every_lesson_runs_alone_on_colab_versions(tmp_path, monkeypatch):
     python = _colab_venv(ck.runtime.cache_dir("colab-venv"))
+    subprocess.run([str(python), "-m", "pip", "uninstall", "-q", "-y", "coursekit"], capture_output=True)  # a reused venv
     before = _freeze(python)
     bare = _snapshot_repository(tmp_path)
     kernels = tmp_path / "jupyter" / "kernels" / "colab"

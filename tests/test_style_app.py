@@ -109,7 +109,7 @@ def test_labels_are_not_cut_off(app):
 
 def test_live_plot_with_a_target_draws_into_an_image_widget_headless():
     target = W.Image(format="png")
-    live = ck.plot.LivePlot({"loss": ["a"]}, with_images=True, target=target)
+    live = ck.plot.LivePlot({"loss": ["a"]}, with_images=True, target=target, max_share=None)
     live.update(1, {"a": 1.0}, images=torch.zeros(1, 3, 8, 8))
     first = target.value
     live.update(2, {"a": 0.5}, images=torch.zeros(1, 3, 8, 8))
