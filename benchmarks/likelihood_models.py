@@ -2,6 +2,8 @@
 
 Data convention (both likelihood models): dynamically binarized MNIST, each pixel drawn as
 Bernoulli(intensity) every time a digit is seen; test digits binarized once with seed 0.
+That is Burda et al.'s (2015) dynamic convention; the published PixelCNN figure (81.3 nats) is on
+the fixed binarization of Salakhutdinov & Murray / Larochelle & Murray, so it compares only roughly.
 NLL in nats per image (bits/dim = nats / (784 ln 2)). The VAE's NLL is the importance-weighted
 bound with `--iw-samples` draws per digit; the PixelCNN's is exact.
 
@@ -53,7 +55,7 @@ BUDGETS = {  # per model: at most `steps`, and at most `seconds` of training (No
 def train(steps, seconds, seed, fit, log_every=50) -> tuple[int, float]:
     """Train with coursekit's engine; returns (steps done, training images per second).
 
-    max_seconds is checked at log steps, so a slow model logs often (it must not overshoot the budget).
+    The engine checks max_seconds after every step (a clock read), so training stops at most one step past it.
     """
     history = fit(steps=steps, max_seconds=seconds, seed=seed, log_every=min(log_every, steps), progress=False)
     return history["step"][-1], history["step"][-1] * BATCH / history["seconds"][-1]
