@@ -22,8 +22,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def data_root() -> Path:
     root = Path(os.environ.get("COURSEKIT_DATA", ""))
     if not (root / "mnist").is_dir():
-        pytest.fail(f"real sample data not found at COURSEKIT_DATA={root!s}: "
-                    "point COURSEKIT_DATA at the shared data folder (see data/README.md)")
+        pytest.fail(f"real sample data not found at COURSEKIT_DATA={root!s}. The tests do not download: set "
+                    "COURSEKIT_DATA to a folder holding mnist/raw/*-ubyte.gz, flowers-102/{jpg/,imagelabels.mat,setid.mat} "
+                    "and style/ (the course's sample data; CI uses ../shared/data beside the checkout, found without "
+                    "setting anything). See README.md, 'Run the tests'.")
     return root
 
 

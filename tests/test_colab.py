@@ -112,9 +112,14 @@ def _snapshot_repository(dest: Path) -> Path:
     return bare
 
 
+@pytest.fixture(scope="module")
+def colab_python() -> Path:
+    return _colab_venv(ck.runtime.cache_dir("colab-venv"))
+
+
 @pytest.mark.colab
-def test_every_lesson_runs_alone_on_colab_versions(tmp_path, monkeypatch):
-    python = _colab_venv(ck.runtime.cache_dir("colab-venv"))
+def test_every_lesson_runs_alone_on_colab_versions(colab_python, tmp_path, monkeypatch):
+    python = colab_python
     subprocess.run([str(python), "-m", "pip", "uninstall", "-q", "-y", "coursekit"], capture_output=True)  # a reused venv
     before = _freeze(python)
     bare = _snapshot_repository(tmp_path)
@@ -157,3 +162,26 @@ def test_every_lesson_runs_alone_on_colab_versions(tmp_path, monkeypatch):
                 f"the first cell changed more than coursekit: added {added}, removed {removed}")
     assert len(report) >= 6, report
     (tmp_path / "report.txt").write_text("\n".join(report))
+
+
+@pytest.mark.colab
+def test_widgets_work_with_colabs_ipywidgets(colab_python, tmp_path):
+    """The widget tests (style app with its uploads, live plots, quizzes) again, under ipywidgets 7.7.1
+    and IPython 7.34, against coursekit installed from a wheel, as on Colab."""
+    python = colab_python
+    pip = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(REPO), "pytest"],
+                         capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    version = subprocess.run([str(python), "-c", "import ipywidgets; print(ipywidgets.__version__)"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert version.startswith("7."), f"the Colab-like venv has ipywidgets {version}"
+    tests = [str(REPO / "tests" / name) for name in ("test_style_app.py", "test_live_plot.py", "test_quiz.py")
+             if (REPO / "tests" / name).exists()]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    run = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(tmp_path),
+                          *tests], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    print(run.stdout[-1500:])
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    where = subprocess.run([str(python), "-c", "import coursekit; print(coursekit.__file__)"], cwd=tmp_path,
+                           capture_output=True, text=True, check=True).stdout
+    assert "site-packages" in where, f"the widget tests imported coursekit from {where}, not from the installed wheel"
