@@ -33,8 +33,8 @@ PROCESS_CALLS = {"system", "popen", "Popen", "run", "fork", "kill", "killpg", "s
                  "setsid", "daemon", "_exit", "check_output", "call"}
 INTROSPECTION_CALLS = {"get_ipython", "exec", "eval", "compile", "__import__", "globals", "locals", "vars",
                        "setattr", "delattr", "_getframe", "getattr"}
-CATEGORIES = ("rebinds a builtin", "rebinds a module attribute", "edits sys.modules", "file access",
-              "process access", "get_ipython() / introspection", "does not parse")
+CATEGORIES = ("rebinds a builtin", "rebinds a module attribute", "rebinds a name the tests use", "edits sys.modules",
+              "file access", "process access", "get_ipython() / introspection", "does not parse")
 
 
 # ---------------------------------------------------------------- pasted cells
@@ -116,8 +116,32 @@ def _dotted(node) -> str:
     return ".".join(reversed(parts))
 
 
-def scan_code(source: str) -> list[tuple[int, str, str]]:
-    """(line, category, code) for each suspicious construct in one cell's code."""
+def bound_names(source: str) -> tuple[set[str], set[str]]:
+    """The names a cell binds at its top level, and its import statements (as text)."""
+    try:
+        tree = ast.parse(_python(source))
+    except SyntaxError:
+        return set(), set()
+    names, imports = set(), set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.add(ast.unparse(node))
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.add(sub.id)
+    return names, imports
+
+
+def scan_code(source: str, protected: frozenset[str] = frozenset(), imports: frozenset[str] = frozenset()
+              ) -> list[tuple[int, str, str]]:
+    """(line, category, code) for each suspicious construct in one cell's code. `protected`: names the
+    instructor's locked cells bound before this cell (the tests rely on them); `imports`: the
+    instructor's own import statements (repeating one of them is harmless)."""
     code = _python(source)
     try:
         tree = ast.parse(code)
@@ -139,6 +163,8 @@ def scan_code(source: str) -> list[tuple[int, str, str]]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if not in_function and node.name in BUILTINS:
                 flag(node, "rebinds a builtin")
+            if not in_function and node.name in protected:
+                flag(node, "rebinds a name the tests use")
             for child in ast.iter_child_nodes(node):
                 visit(child, True)
             return
@@ -155,6 +181,9 @@ def scan_code(source: str) -> list[tuple[int, str, str]]:
             for alias in node.names:
                 if not in_function and (alias.asname or alias.name).split(".")[0] in BUILTINS:
                     flag(node, "rebinds a builtin")
+                if not in_function and (alias.asname or alias.name).split(".")[0] in protected \
+                        and ast.unparse(node) not in imports:
+                    flag(node, "rebinds a name the tests use")
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.For, ast.With,
                              ast.NamedExpr)):
             targets = (node.targets if isinstance(node, (ast.Assign, ast.Delete)) else
@@ -164,6 +193,8 @@ def scan_code(source: str) -> list[tuple[int, str, str]]:
                 for t in stores(target):
                     if isinstance(t, ast.Name) and t.id in BUILTINS and not in_function:
                         flag(node, "rebinds a builtin")
+                    elif isinstance(t, ast.Name) and t.id in protected and not in_function:
+                        flag(node, "rebinds a name the tests use")
                     elif isinstance(t, (ast.Attribute, ast.Subscript)):
                         root = _root(t)
                         if _dotted(t.value if isinstance(t, ast.Subscript) else t).startswith("sys.modules") or \
@@ -173,6 +204,8 @@ def scan_code(source: str) -> list[tuple[int, str, str]]:
                             flag(node, "rebinds a module attribute")
         if isinstance(node, ast.Global) and any(n in BUILTINS for n in node.names):
             flag(node, "rebinds a builtin")
+        if isinstance(node, ast.Global) and any(n in protected for n in node.names):
+            flag(node, "rebinds a name the tests use")
         if isinstance(node, ast.Attribute) and _dotted(node) == "sys.modules":
             flag(node, "edits sys.modules")
         if isinstance(node, ast.Name) and node.id in ("__builtins__", "In", "Out", "_ih", "_oh"):
@@ -201,16 +234,29 @@ def scan_code(source: str) -> list[tuple[int, str, str]]:
     return sorted(unique)
 
 
-def suspicion(nb, instructor_sources: set[str]) -> list[tuple[int, int, str, str]]:
-    """(cell index, line, category, code) for the student's code: cells that differ from every cell
-    of the instructor's version (test and locked cells are replaced by the originals when graded,
-    and are not scanned)."""
-    rows = []
+def suspicion(nb, instructor) -> list[tuple[int, int, str, str]]:
+    """(cell index, line, category, code) for the student's code in hand-in `nb`: the cells that differ
+    from every cell of the instructor's notebook `instructor` (test and locked cells are replaced by
+    the originals when graded, and are not scanned)."""
+    sources = {c.source for c in instructor.cells}
+    answers, imports = set(), set()          # names the answers must define may be defined
+    for cell in instructor.cells:
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
+        names, lines = bound_names(cell.source) if cell.cell_type == "code" else (set(), set())
+        imports |= lines
+        if meta.get("solution"):
+            answers |= names
+    rows, protected = [], set()
     for i, cell in enumerate(nb.cells):
         meta = cell.get("metadata", {}).get("nbgrader") or {}
-        if cell.cell_type != "code" or cell.source in instructor_sources or meta.get("grade") or meta.get("locked"):
+        if cell.cell_type != "code":
             continue
-        rows += [(i, line, category, code) for line, category, code in scan_code(cell.source)]
+        if meta.get("locked") and not meta.get("grade"):    # setup, imports, helpers: the tests use these names
+            protected |= bound_names(cell.source)[0] - answers
+        if cell.source in sources or meta.get("grade") or meta.get("locked"):
+            continue
+        rows += [(i, line, category, code)
+                 for line, category, code in scan_code(cell.source, frozenset(protected), frozenset(imports))]
     return rows
 
 
@@ -224,7 +270,7 @@ def write_report(course: Path, out: Path) -> dict[str, list[tuple]]:
         for path in sorted((course / "submitted").glob("*/*/*.ipynb")):
             student, assignment, notebook = path.parent.parent.name, path.parent.name, path.stem
             source = course / "source" / assignment / path.name
-            instructor = {c.source for c in nbformat.read(source, as_version=4).cells} if source.exists() else set()
+            instructor = nbformat.read(source, as_version=4) if source.exists() else nbformat.v4.new_notebook()
             try:
                 nb = nbformat.read(path, as_version=4)
                 flags = suspicion(nb, instructor)

@@ -116,7 +116,7 @@ class Sandbox:
             args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                      "--cap-add", "CAP_SETUID,CAP_SETGID"]
         else:           # an ordinary user: everything unshared, including the user namespace
-            args += ["--unshare-all", "--disable-userns"]
+            args += ["--unshare-all", "--unshare-user", "--disable-userns"]
         made: set[str] = {"/tmp", HOME}
 
         def parents(target: str) -> list[str]:
