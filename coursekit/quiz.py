@@ -7,9 +7,19 @@ a *measured result* names the committed results file (see `runtime.load_results`
 read; its answer is computed from that file when the quiz is shown, so it stays true when the
 results are re-run. Every explanation names the section of the lesson that answers it.
 
+A question file: {"notebook": "01_....ipynb", "pre": [five questions], "post": [five questions]};
+a question has "question", "section" (a heading of that notebook), an optional "why" shown after
+any answer, and either
+    "choices": [{"text": ..., "correct": true, "why": ...}, {"text": ..., "why": ...}, ...]
+    "answer": 14, "tolerance": 0                      (a number; "tolerance": "10%" is relative)
+or, for a measured result, "results": {"file": "lesson2_experiments.json", "rows": ["rows"],
+"value": ["fd"], "best": "min"} with choices naming their "row" (the best row is the right one),
+or "results": {"file": ..., "value": [keys], "over": [keys]} for a number (value / over).
+
 Where widgets run (JupyterLab, Colab; ipywidgets 7.7 and 8) the quiz is a form with a "Check"
-button per question. Everywhere else (GitHub's and nbviewer's static views, nbval, a terminal)
-the same display shows plain text / Markdown: the questions, then the answers folded at the end.
+button per question. Where they cannot run (GitHub's static view, nbval, a terminal, an export to
+Markdown) the same output shows as Markdown or plain text: the questions, then the answers folded
+at the end. (nbviewer's HTML shows the form only if the notebook was saved with its widget state.)
 """
 from __future__ import annotations
 
@@ -77,7 +87,7 @@ def _letter(i: int) -> str:
 
 
 def _number(x: float) -> str:
-    return f"{x:,.4g}" if abs(x) < 1e15 else f"{x:.4g}"
+    return f"{x:,.4g}"
 
 
 def _find(data, path: list, where: str, name_key: str = "name"):
@@ -100,11 +110,8 @@ def _from_results(raw: dict, where: str) -> dict:
         answer = _value(results, spec["value"], where)
         if "over" in spec:
             answer /= _value(results, spec["over"], where)
-        tolerance = raw.get("tolerance", 0)
-        if isinstance(tolerance, str) and tolerance.endswith("%"):
-            tolerance = abs(answer) * float(tolerance[:-1]) / 100
         why = f"{raw.get('why', '')} (Read from the committed {spec['file']}.)".strip()
-        return {**raw, "answer": answer, "tolerance": tolerance, "why": why}
+        return {**raw, "answer": answer, "why": why}
     rows, name_key = _find(results, spec.get("rows", []), where), spec.get("name_key", "name")
     values = [_value(_find(rows, [c["row"]], where, name_key), spec["value"], where) for c in raw["choices"]]
     texts = [c.get("text", str(c["row"])) for c in raw["choices"]]
@@ -129,8 +136,10 @@ def _question(raw: dict, where: str) -> Question:
     if "choices" in raw:
         return Question(raw["question"], raw["section"], [Choice(c["text"], c.get("correct", False), c.get("why", ""))
                                                           for c in raw["choices"]], why=raw.get("why", ""))
-    return Question(raw["question"], raw["section"], answer=float(raw["answer"]),
-                    tolerance=float(raw.get("tolerance", 0)), why=raw.get("why", ""))
+    answer, tolerance = float(raw["answer"]), raw.get("tolerance", 0)
+    if isinstance(tolerance, str) and tolerance.endswith("%"):  # relative, e.g. "10%"
+        tolerance = abs(answer) * float(tolerance[:-1]) / 100
+    return Question(raw["question"], raw["section"], answer=answer, tolerance=float(tolerance), why=raw.get("why", ""))
 
 
 def quiz_file(lesson: str | int) -> Path:
