@@ -147,7 +147,7 @@ def test_every_lesson_runs_alone_on_colab_versions(colab_python, tmp_path, monke
         shutil.copy(source, alone)
         nb = nbformat.read(alone / source.name, as_version=4)
         start = time.perf_counter()
-        NotebookClient(nb, kernel_name="colab", timeout=600, resources={"metadata": {"path": str(alone)}}).execute()
+        NotebookClient(nb, kernel_name="colab", timeout=1200, resources={"metadata": {"path": str(alone)}}).execute()
         seconds = time.perf_counter() - start
         printed = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
         if source.stem in RESULTS_PRINTED:
