@@ -24,7 +24,7 @@ Modules, lowest first (a module only imports those above it):
     widgets  ipywidgets toys: latent-space explorer, style-transfer app
     quiz     the pre- and post-lesson quizzes (questions in notebooks/quizzes/*.json), checked on click
 """
-from . import runtime, checks, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, metrics, pretrained, style, widgets, quiz  # noqa: F401
+from . import runtime, checks, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, metrics, pretrained, style, widgets, quiz, diffusion  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"

@@ -17,3 +17,4 @@ from .mlp import MLPDiscriminator, MLPGenerator  # noqa: F401
 from .toy import Packed, ToyDiscriminator, ToyGenerator  # noqa: F401
 from .vgg import VGGFeatures, load_vgg19, vgg19_layer_names  # noqa: F401
 from .likelihood import VAE, Autoencoder, GatedPixelCNN, MaskedConv2d, PixelCNN, binarize, causal_mask  # noqa: F401
+from .unet import UNet  # noqa: F401
