@@ -236,9 +236,10 @@ def save(budget, b, machine, rates, rows, curve, guided, floor, history, wall, n
             label=f"diffusion, {n} samples (DDPM at 1000, DDIM below)")
     ax.plot([TABLE_STEPS], [rows["diffusion (DDIM 50)"]["fd"]], "o", color="C1", label=f"diffusion DDIM 50, {n_table} samples")
     gan = lesson4["models"]["GAN (lesson 1)"]
-    ax.plot([1], [gan["fd"]], "s", color="C3", label=f"GAN (lesson 1), lesson 4's run, {n_table} samples: 1 pass")
+    n4 = lesson4["settings"]["fd_n"]
+    ax.plot([1], [gan["fd"]], "s", color="C3", label=f"GAN (lesson 1), lesson 4's run, {n4} samples: 1 pass")
     for name, color in (("VAE", "C2"), ("PixelCNN", "C4")):
-        ax.axhline(lesson4["models"][name]["fd"], color=color, ls="--", lw=1, label=f"{name} (lesson 4's run, {n_table} samples)")
+        ax.axhline(lesson4["models"][name]["fd"], color=color, ls="--", lw=1, label=f"{name} (lesson 4's run, {n4} samples)")
     ax.axhline(floor["fd"], color="grey", ls=":", lw=1, label="real training digits")
     ax.set_xscale("log")
     ax.set_xlabel("network passes per sample")
