@@ -200,6 +200,10 @@ def spellings(value: float) -> set[str]:
     return out
 
 
+# A whole number followed by one of these words is a count or a setting ("128 digits"), not a quoted result.
+COUNTS = r"\s+(?:digits|images|photos|steps|samples|epochs|px|pixels|channels|classes|modes|seeds|runs|layers)\b"
+
+
 def test_measured_results_are_not_typed_into_prose():
     quoted = []
     for notebook in quoting_notebooks():
@@ -208,6 +212,7 @@ def test_measured_results_are_not_typed_into_prose():
         prose = "\n".join(cells(notebook, "markdown"))
         for value in numbers:
             for text in spellings(value):
-                if re.search(rf"(?<![\d.,]){re.escape(text)}(?![\d])", prose):
+                after = rf"(?!{COUNTS})" if "." not in text else ""
+                if re.search(rf"(?<![\d.,]){re.escape(text)}(?![\d]){after}", prose):
                     quoted.append(f"{notebook.name}: {text} (measured {value})")
     assert quoted == [], f"measured numbers typed into prose (print them from the results file instead): {sorted(set(quoted))}"
