@@ -292,8 +292,16 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
             # L-BFGS runs up to `remaining` evaluations in one call; its last line search may add a few.
             # The pixels are not clamped between its steps: it learns the curvature from the steps it
             # took, and a step moved behind its back makes that false (the loss then spikes 100x+).
+            # Its first iteration runs alone, from a trial step of about unit length (1/||g||_2, as
+            # scipy's L-BFGS-B starts; torch starts at 1/||g||_1, which moves a pixel by ~1/numel):
+            # from that tiny start the line search stopped short of the minimum, the first curvature
+            # pair overrated the step, and the next trial overshot 10x+ (in fp32 and bf16 alike,
+            # at sizes that depend on rounding). Costs one evaluation: the second call re-evaluates.
             remaining = steps - len(rows)
-            opt.param_groups[0].update(max_iter=remaining, max_eval=remaining)
+            first = opt.state[image].get("n_iter", 0) == 0
+            step_scale = image.numel() ** 0.5 if first else 1.0  # ||g||_1 / ||g||_2 for a gradient spread evenly
+            opt.param_groups[0].update(max_iter=1 if first else remaining, max_eval=remaining,
+                                       lr=(lr or 1.0) * step_scale)
             opt.step(closure)
     bar.close()
     result = image.detach().clamp(0, 1)
