@@ -116,8 +116,15 @@ def _dotted(node) -> str:
     return ".".join(reversed(parts))
 
 
-def bound_names(source: str) -> tuple[set[str], set[str]]:
-    """The names a cell binds at its top level, and its import statements (as text)."""
+def _imported(node) -> list[tuple[str, str]]:
+    """(name bound, module or object it stands for) for each alias of an import statement."""
+    if isinstance(node, ast.ImportFrom):
+        return [(a.asname or a.name, f"{node.module}.{a.name}") for a in node.names]
+    return [(a.asname, a.name) if a.asname else (a.name.split(".")[0], a.name.split(".")[0]) for a in node.names]
+
+
+def bound_names(source: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """The names a cell binds at its top level, and what its imports bind them to."""
     try:
         tree = ast.parse(_python(source))
     except SyntaxError:
@@ -128,8 +135,8 @@ def bound_names(source: str) -> tuple[set[str], set[str]]:
             names.add(node.name)
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.add(ast.unparse(node))
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            imports.update(_imported(node))
+            names.update(name for name, _ in _imported(node))
             continue
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
@@ -137,11 +144,11 @@ def bound_names(source: str) -> tuple[set[str], set[str]]:
     return names, imports
 
 
-def scan_code(source: str, protected: frozenset[str] = frozenset(), imports: frozenset[str] = frozenset()
+def scan_code(source: str, protected: frozenset[str] = frozenset(), imports: frozenset[tuple[str, str]] = frozenset()
               ) -> list[tuple[int, str, str]]:
     """(line, category, code) for each suspicious construct in one cell's code. `protected`: names the
-    instructor's locked cells bound before this cell (the tests rely on them); `imports`: the
-    instructor's own import statements (repeating one of them is harmless)."""
+    instructor's locked cells bound before this cell (the tests rely on them); `imports`: (name,
+    module) as the instructor's imports bind them (importing the same again is harmless)."""
     code = _python(source)
     try:
         tree = ast.parse(code)
@@ -178,11 +185,10 @@ def scan_code(source: str, protected: frozenset[str] = frozenset(), imports: fro
                     flag(node, "process access")
                 if top in INTROSPECTION_MODULES:
                     flag(node, "get_ipython() / introspection")
-            for alias in node.names:
-                if not in_function and (alias.asname or alias.name).split(".")[0] in BUILTINS:
+            for name, target in _imported(node):
+                if not in_function and name in BUILTINS:
                     flag(node, "rebinds a builtin")
-                if not in_function and (alias.asname or alias.name).split(".")[0] in protected \
-                        and ast.unparse(node) not in imports:
+                if not in_function and name in protected and (name, target) not in imports:
                     flag(node, "rebinds a name the tests use")
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.For, ast.With,
                              ast.NamedExpr)):

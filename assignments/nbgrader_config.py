@@ -41,6 +41,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # of the reference solutions took more than 20 s, on 2 cores shared with other jobs (load 13).
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# nbgrader makes a late IOPub message fatal for the whole notebook (the hand-in is not graded and
+# scores 0); nbclient waits 4 s for it by default, which a busy grading machine can exceed (seen
+# at load 10 on 2 cores: an honest hand-in's imports cell). Wait longer.
+c.Execute.iopub_timeout = 60
 
 # Test cells are taken from the gradebook, not from the hand-in: edited ones are overwritten, and
 # deleted ones are put back (nbgrader's default leaves a deleted test cell out and scores nothing).

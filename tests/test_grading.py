@@ -323,7 +323,7 @@ import sqlite3, sys, time
 for _ in range(240):    # keeps rewriting its own rows to full marks, after its kernel has ended
     try:
         con = sqlite3.connect(sys.argv[1])
-        con.execute("update grade set auto_score = (select max_score from grade_cell where grade_cell.id = grade.cell_id), "
+        con.execute("update grade set auto_score = (select max_score from grade_cells where grade_cells.id = grade.cell_id), "
                     "needs_manual_grade = 0 where notebook_id in (select sn.id from submitted_notebook sn join "
                     "submitted_assignment sa on sn.assignment_id = sa.id where sa.student_id = 'h2_forger')")
         con.commit(); con.close()
@@ -340,9 +340,9 @@ TAMPERER = r'''
 import glob, os
 course, saw = {course!r}, []
 pattern = os.path.join(course, "submitted", "*", "a1_gan_training", "a1_gan_training.ipynb")
-others = [p for p in glob.glob(pattern) if "h3_tamperer" not in p]
-others += [p for p in glob.glob("../../../submitted/*/*/*.ipynb") if "h3_tamperer" not in p]
-for path in others:                                      # every later student's G loss made wrong
+others = {{os.path.realpath(p) for p in glob.glob(pattern) + glob.glob("../../../submitted/*/*/*.ipynb")
+          if "h3_tamperer" not in p}}
+for path in sorted(others):                              # every other student's G loss made wrong
     try:
         text = open(path).read()
         open(path, "w").write(text.replace("torch.ones_like(logits))", "torch.zeros_like(logits))"))
@@ -414,7 +414,7 @@ print("SAW", "stub answers in place")
 
 HOSTILE_EXPECTED = {
     "h0_honest": 9,           # the reference solution
-    "h1_stealer": 0,          # empty answers; found no solutions to take
+    "h1_stealer": 0,          # empty answers, its first one looks for the solutions: found none to take
     "h2_forger": 0,           # empty answers; its forger could not reach the gradebook and died with its kernel
     "h3_tamperer": 9,         # a correct solution; its writes to others' hand-ins and source/ failed
     "h4_background": 9,       # a correct solution; its sleeper died with its kernel
@@ -452,7 +452,15 @@ def hostile_hand_ins(course: Path, marker: str) -> dict[str, nbformat.NotebookNo
         assert handins.duplicates(nb), "the pasted hand-in must repeat grade_ids"
         return nb
 
-    return {"h0_honest": copy(source), "h1_stealer": with_cell(release, STEALER),
+    def stealer(nb):
+        nb = copy(nb)       # empty answers; the first one runs the stealing code, so nothing overrides what it took
+        answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+        for cell in answers:
+            cell.source = "# I did not write this part"
+        answers[0].source = STEALER.format(course=str(course), marker=marker).strip()
+        return nb
+
+    return {"h0_honest": copy(source), "h1_stealer": stealer(release),
             "h2_forger": with_cell(release, FORGER), "h3_tamperer": with_cell(source, TAMPERER),
             "h4_background": with_cell(source, BACKGROUND), "h5_stub": with_cell(release, STUB, after="train_step"),
             "h6_pasted": pasted(source), "h7_honest_later": copy(source)}
@@ -583,5 +591,8 @@ def test_pasted_cells_keep_the_original_and_the_scan_flags_what_a_hand_in_needs_
     assert categories("get_ipython().showtraceback = print") >= {"get_ipython() / introspection"}
     assert categories("!ls ..") == {"get_ipython() / introspection"}
     assert categories("def f(:") == {"does not parse"}
-    assert {c for _, c, _ in handins.scan_code("real = torch.zeros(3)\nimport torch", frozenset({"real", "torch"}),
-                                               frozenset({"import torch"}))} == {"rebinds a name the tests use"}
+    protected, imports = frozenset({"real", "torch", "sys", "F"}), frozenset({("torch", "torch"), ("sys", "sys"),
+                                                                             ("F", "torch.nn.functional")})
+    assert not handins.scan_code("import torch, sys\nimport torch.nn.functional as F", protected, imports)
+    assert {c for _, c, _ in handins.scan_code("real = torch.zeros(3)", protected, imports)} == {"rebinds a name the tests use"}
+    assert {c for _, c, _ in handins.scan_code("import numpy as torch", protected, imports)} == {"rebinds a name the tests use"}
