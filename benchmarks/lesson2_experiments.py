@@ -15,6 +15,8 @@ and this script run the same table) and lesson2_experiments.png (8 samples per c
     python benchmarks/lesson2_experiments.py --budget full   # the real budget, for a GPU (64 px, 50 epochs)
     python benchmarks/lesson2_experiments.py --budget cpu --spread "base (transposed G, batch 16)" --seeds 0 1 2
         # the seed-to-seed spread of some configurations, merged into the committed JSON under "seed_spread"
+        # (a run without --spread writes a fresh file: run --spread after it; notebook 02 reads the spread of
+        # "base (transposed G, batch 16)" and "instance noise 0.1, decaying", tests/test_notebook_results.py checks)
 
 The notebook's section 8 is the same table: the same EXPERIMENTS (names and options), the same budgets,
 D(x) and D(G(z)) as the mean over the last quarter of the logged values.
