@@ -9,9 +9,9 @@ hand-in's kernel through `SandboxedKernelManager`, which wraps the usual command
 Inside, the kernel sees:
 - read-only: the system folders (/usr and its links), the Python installation and the virtual
   environment, the packages installed in editable mode (coursekit), and the data folder;
-- writable: an empty HOME and /tmp (each a private tmpfs), and a scratch folder (its working
-  directory) holding a copy of its own hand-in only (the notebook the student handed in and the
-  assignment's non-notebook files);
+- writable: an empty HOME, /tmp and working directory (each a private tmpfs of limited size: its
+  writes never reach the grader's disk); the working directory holds, read-only, a copy of its own
+  hand-in only (the notebook the student handed in and the assignment's non-notebook files);
 - nothing else: not the course folder (source/, release/, gradebook.db, submitted/, autograded/),
   not the instructor's home, no network (its own empty network namespace: the kernel talks to the
   grader over Unix sockets in a folder bound in, ZMQ's `ipc` transport), no other process (its own
@@ -144,7 +144,12 @@ class Sandbox:
             if not str(path).startswith("/usr/"):
                 args += parents(str(path)) + ["--ro-bind", str(path), str(path)]
         args += parents(str(sockets)) + ["--bind", str(sockets), str(sockets)]
-        args += ["--bind", str(scratch), WORK, "--chdir", WORK, "--clearenv"]
+        # the working directory: a private tmpfs (writes never reach the grader's disk), holding the
+        # hand-in's files read-only
+        args += ["--perms", "0777", "--size", str(lim["tmp_mb"] << 20), "--tmpfs", WORK]
+        for entry in sorted(scratch.iterdir()):
+            args += ["--ro-bind", str(entry), f"{WORK}/{entry.name}"]
+        args += ["--chdir", WORK, "--clearenv"]
         kernel_env = {k: v for k, v in env.items() if k in KEEP_ENV}
         kernel_env.update(HOME=HOME, USER="student", LOGNAME="student", TMPDIR="/tmp",
                           PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -175,7 +180,7 @@ def problem() -> str | None:
         scratch, sockets = Path(tmp, "work"), Path(tmp, "ipc")
         scratch.mkdir(), sockets.mkdir()
         probe = ("import os, sys; open('probe', 'w').write('ok'); "
-                 "print(os.getuid(), os.path.exists(sys.argv[1]))")
+                 "print('sees the course folder' if os.path.exists(sys.argv[1]) else open('probe').read())")
         cmd = Sandbox(Path(tmp, "course")).command([sys.executable, "-c", probe, str(Path(tmp, "course"))],
                                                     scratch, sockets, dict(os.environ))
         if os.geteuid() == 0:
@@ -184,7 +189,9 @@ def problem() -> str | None:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as err:
             return f"bubblewrap is installed but a trial sandbox failed ({err})"
-        if proc.returncode != 0 or not (scratch / "probe").exists():
+        if proc.stdout.strip() == "sees the course folder":
+            return "a trial sandbox could see the folder it must hide; the bubblewrap here does not isolate"
+        if proc.returncode != 0 or proc.stdout.strip() != "ok":
             hint = ("user namespaces may be disabled: `sudo sysctl kernel.unprivileged_userns_clone=1`, or on "
                     "Ubuntu 24.04 `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`")
             return (f"bubblewrap is installed but a trial sandbox failed (exit status {proc.returncode}: "
@@ -195,9 +202,9 @@ def problem() -> str | None:
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts each kernel in its own bubblewrap sandbox (see the module docstring).
 
-    The kernel's working directory is a scratch copy of its hand-in: `hand_in_files` (set by the
-    grader) are copied in, and the files of the folder nbgrader runs it in, except notebooks (that
-    folder's notebook holds the restored hidden tests).
+    The kernel's working directory holds a scratch copy of its hand-in: `hand_in_files` (set by the
+    grader), and the files of the folder nbgrader runs it in, except notebooks (that folder's
+    notebook holds the restored hidden tests).
     """
 
     course = Unicode("", help="the course folder kernels must never see").tag(config=True)
