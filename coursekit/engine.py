@@ -29,7 +29,7 @@ class TrainConfig:
     log_every: int = 50             # steps between host syncs: logging, divergence checks, callbacks
     precision: str = "auto"         # "auto" | "fp32" | "bf16" | "fp16"; auto = runtime.amp_dtype(device)
     seed: int = 0                   # seed of the run's own noise stream
-    max_seconds: float | None = None  # stop after this much training time (checked at log steps)
+    max_seconds: float | None = None  # stop after this much training time (checked every step: a clock read)
     progress: bool = True           # tqdm progress bar
     max_loss: float = 1e6           # a loss above this counts as diverged, like NaN
 

@@ -7,8 +7,9 @@ import torch
 import coursekit as ck
 from coursekit.metrics.likelihood import (binarized_test_set, bits_per_dim_to_nats, importance_weighted_nll,
                                           nats_to_bits_per_dim, evaluate_nll)
-from coursekit.nets.likelihood import (VAE, Autoencoder, GatedPixelCNN, MaskedConv2d, PixelCNN, binarize, causal_mask,
-                                       sample_pixel_by_pixel)
+from coursekit.nets.bernoulli import binarize
+from coursekit.nets.pixelcnn import GatedPixelCNN, MaskedConv2d, PixelCNN, causal_mask, sample_pixel_by_pixel
+from coursekit.nets.vae import VAE, Autoencoder
 
 H = W = 12
 
@@ -110,7 +111,7 @@ def test_nats_and_bits_per_dim():
     assert nats_to_bits_per_dim(3 * 32 * 32 * math.log(2) * 3.0, dims=3 * 32 * 32) == pytest.approx(3.0)
     # a model that says p = 1/2 for every pixel costs exactly 1 bit per dimension
     x = binarize(torch.rand(4, 1, 28, 28) * 2 - 1)
-    nll = ck.nets.likelihood.bernoulli_nll(torch.zeros_like(x), x)
+    nll = ck.nets.bernoulli.bernoulli_nll(torch.zeros_like(x), x)
     assert torch.allclose(nats_to_bits_per_dim(nll), torch.ones(4))
 
 

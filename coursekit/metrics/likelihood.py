@@ -19,7 +19,8 @@ import math
 
 import torch
 
-from ..nets.likelihood import bernoulli_nll, binarize
+from ..nets.common import eval_mode
+from ..nets.bernoulli import bernoulli_nll, binarize
 
 LN2 = math.log(2)
 
@@ -90,10 +91,8 @@ def evaluate_nll(model, x_bin: torch.Tensor, batch: int = 500, samples: int | No
     """
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    try:
-        total = 0.0
+    total = 0.0
+    with eval_mode(model):
         for i in range(0, len(x_bin), batch):
             x = x_bin[i: i + batch].to(device)
             if samples is not None:
@@ -101,10 +100,8 @@ def evaluate_nll(model, x_bin: torch.Tensor, batch: int = 500, samples: int | No
             else:
                 nll = model.nll(x)
             total += float(nll.double().sum())
-    finally:
-        model.train(was_training)
     return total / len(x_bin)
 
 
-__all__ = ["LN2", "PUBLISHED_NATS", "nats_to_bits_per_dim", "bits_per_dim_to_nats", "binarized_test_set",
+__all__ = ["binarize", "bernoulli_nll", "LN2", "PUBLISHED_NATS", "nats_to_bits_per_dim", "bits_per_dim_to_nats", "binarized_test_set",
            "importance_weighted_nll", "evaluate_nll"]

@@ -6,9 +6,10 @@ input; ReLU in G, LeakyReLU(0.2) in D; weights drawn from N(0, 0.02) (`dcgan_ini
 
 Two ways for G to double the image size (the lesson compares them):
 
-    upsample="transposed"  ConvTranspose2d(k=4, s=2, p=1). Kernels overlap unevenly (4 is
-                           divisible by 2, but the sum of overlaps per output pixel alternates),
-                           which leaves a checkerboard pattern, even in an untrained G.
+    upsample="transposed"  ConvTranspose2d(k=4, s=2, p=1). The kernels overlap evenly (4 is
+                           divisible by 2: every output pixel gets two taps per axis), but even
+                           and odd output pixels use different kernel taps, so unless the taps
+                           agree, alternate pixels differ: a checkerboard, even in an untrained G.
     upsample="nearest"     Upsample(x2, nearest) then Conv2d(k=3, p=1): every output pixel sees
                            the same number of inputs, no checkerboard (Odena et al. 2016).
 

@@ -1,8 +1,17 @@
-"""Layers the GAN lessons add to plain networks."""
+"""Building blocks the lessons' networks share: MLP stacks, and the layers GANs add."""
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+
+def mlp(sizes: list[int], activation=nn.ReLU, last_activation: bool = False) -> nn.Sequential:
+    """Linear layers sizes[0] -> sizes[1] -> ... with `activation()` between them (and after the last too,
+    if `last_activation`): e.g. mlp([784, 512, 32]) = Linear(784, 512), ReLU, Linear(512, 32)."""
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), activation()]
+    return nn.Sequential(*(layers if last_activation else layers[:-1]))
 
 
 class MinibatchDiscrimination(nn.Module):

@@ -14,16 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import MinibatchDiscrimination
-
-
-def _mlp(width_in: int, hidden: int, depth: int, activation) -> list[nn.Module]:
-    """depth x (Linear -> activation), starting from `width_in` features."""
-    layers, width = [], width_in
-    for _ in range(depth):
-        layers += [nn.Linear(width, hidden), activation()]
-        width = hidden
-    return layers
+from .layers import MinibatchDiscrimination, mlp
 
 
 class ToyGenerator(nn.Module):
@@ -32,7 +23,7 @@ class ToyGenerator(nn.Module):
     def __init__(self, z_dim: int = 8, hidden: int = 64, depth: int = 2):
         super().__init__()
         self.z_dim = z_dim
-        self.net = nn.Sequential(*_mlp(z_dim, hidden, depth, nn.ReLU), nn.Linear(hidden, 2))
+        self.net = mlp([z_dim, *[hidden] * depth, 2])  # (B, z_dim) -> depth x (Linear, ReLU) -> Linear -> (B, 2)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
@@ -52,7 +43,7 @@ class ToyDiscriminator(nn.Module):
                  kernel_dim: int = 8):
         super().__init__()
         self.pack = pack
-        self.trunk = nn.Sequential(*_mlp(2 * pack, hidden, depth, lambda: nn.LeakyReLU(0.2)))
+        self.trunk = mlp([2 * pack, *[hidden] * depth], lambda: nn.LeakyReLU(0.2), last_activation=True)
         self.minibatch = MinibatchDiscrimination(hidden, minibatch_kernels, kernel_dim) if minibatch_kernels else None
         self.head = nn.Linear(hidden + minibatch_kernels, 1)
 

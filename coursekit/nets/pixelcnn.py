@@ -1,140 +1,17 @@
-"""Lesson 4: models with a likelihood — autoencoder, VAE, masked convolution, PixelCNN (plain and gated).
+"""Lesson 4: PixelCNN, an exact-likelihood model: masked convolutions, the plain stack, the gated one.
 
-One data convention for every model here: **dynamically binarized MNIST**. A batch from
-`DeviceBatches` (float (B, 1, 28, 28) in [-1, 1]) becomes x ∈ {0, 1} by drawing each pixel
-x_ij ~ Bernoulli((pixel + 1) / 2) anew every time it is seen (`binarize`, torch's global RNG,
-which checkpoints save, so a resumed run draws the same pixels). Each model's likelihood is a
-product of Bernoullis, and its negative log-likelihood in nats per image is
-
-    NLL(x) = -Σ_ij [x_ij log p_ij + (1 - x_ij) log(1 - p_ij)]     (784 terms for a 28×28 digit)
-
-(divide by 784·ln 2 for bits per dimension; see `coursekit.metrics.likelihood`). Published
-figures for this convention: PixelCNN 81.3 nats (van den Oord et al. 2016), VAEs ≈ 85–95.
-
-Every model has `loss(x) -> {"loss": ..., other terms}` for `coursekit.train.train_likelihood`
-(x: the [-1, 1] batch) and `nll(x_bin) -> (B,)` nats per image on already-binary digits.
+Digits are binarized (`coursekit.nets.bernoulli`); every PixelCNN has `loss(x) -> {"loss": exact
+NLL}` for `coursekit.train.train_likelihood` (x: the [-1, 1] batch) and `nll(x_bin) -> (B,)` nats
+per image. The gated net has two stacks: the *vertical* stack sees the rows above a pixel, the
+*horizontal* stack the pixels left of it in its own row; "horizontal" always means that stack.
 """
 from __future__ import annotations
-
-import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Stochastic binarization: x float in [-1, 1] (or uint8 0..255) -> float {0, 1}, P(1) = intensity."""
-    p = x.float() / 255 if x.dtype == torch.uint8 else (x.float() + 1) / 2
-    return torch.bernoulli(p.clamp(0, 1), generator=generator)
-
-
-def bernoulli_nll(logits: torch.Tensor, x_bin: torch.Tensor) -> torch.Tensor:
-    """-log p(x) in nats per image for independent Bernoullis: logits, x_bin (B, C, H, W) -> (B,)."""
-    return F.binary_cross_entropy_with_logits(logits.float(), x_bin.float(), reduction="none").flatten(1).sum(1)
-
-
-def _mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers with ReLU between them (none after the last)."""
-    layers = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
-
-
-# ---------------------------------------------------------------- autoencoder and VAE
-class Autoencoder(nn.Module):
-    """x (B, 1, 28, 28) -> code z (B, z_dim) -> reconstruction (B, 1, 28, 28) in [0, 1].
-
-    Encoder and decoder are MLPs (784 -> hidden -> z_dim and back). The loss is the L2
-    reconstruction error Σ_ij (x̂_ij - x_ij)² per image on the intensities in [0, 1]: a plain
-    autoencoder has no likelihood, only a reconstruction.
-    """
-
-    def __init__(self, z_dim: int = 32, hidden: tuple[int, ...] = (512, 256)):
-        super().__init__()
-        self.z_dim = z_dim
-        self.encoder = nn.Sequential(nn.Flatten(), _mlp([784, *hidden, z_dim]))
-        self.decoder = _mlp([z_dim, *reversed(hidden), 784])
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 1, 28, 28) in [-1, 1] -> z (B, z_dim)."""
-        return self.encoder(x)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, z_dim) -> images (B, 1, 28, 28) in [0, 1]."""
-        return torch.sigmoid(self.decoder(z)).view(-1, 1, 28, 28)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        target = (x.float() + 1) / 2                                     # [-1, 1] -> [0, 1]
-        recon = (self(x).float() - target).pow(2).flatten(1).sum(1).mean()
-        return {"loss": recon}
-
-
-class VAE(nn.Module):
-    """Variational autoencoder with Bernoulli pixels (Kingma & Welling 2013).
-
-    encoder: x (B, 1, 28, 28) -> mean μ (B, z_dim) and log-variance log σ² (B, z_dim) of q(z|x);
-    reparameterisation: z = μ + σ·ε, ε ~ N(0, I) (the randomness is outside the network, so
-    gradients flow into μ and σ); decoder: z -> Bernoulli logits (B, 1, 28, 28).
-    loss = -ELBO = E_q[-log p(x|z)] + KL(q(z|x) || N(0, I)),  in nats per image, where
-    KL = ½ Σ_k (μ_k² + σ_k² - log σ_k² - 1).
-    """
-
-    def __init__(self, z_dim: int = 32, hidden: tuple[int, ...] = (512, 256)):
-        super().__init__()
-        self.z_dim = z_dim
-        self.body = nn.Sequential(nn.Flatten(), _mlp([784, *hidden]), nn.ReLU())
-        self.mean = nn.Linear(hidden[-1], z_dim)
-        self.log_var = nn.Linear(hidden[-1], z_dim)
-        self.decoder = _mlp([z_dim, *reversed(hidden), 784])
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, 1, 28, 28) in {0, 1} -> (μ, log σ²), each (B, z_dim)."""
-        h = self.body(x)
-        return self.mean(h), self.log_var(h)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, z_dim) -> Bernoulli logits (B, 1, 28, 28)."""
-        return self.decoder(z).view(-1, 1, 28, 28)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, z_dim) -> pixel probabilities (B, 1, 28, 28) in [0, 1] (the decoder's mean image)."""
-        return torch.sigmoid(self.decode(z))
-
-    @staticmethod
-    def kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-        """KL(N(μ, σ²) || N(0, I)) per image, (B, z_dim) -> (B,): ½ Σ (μ² + σ² - log σ² - 1)."""
-        return 0.5 * (mean.float().pow(2) + log_var.float().exp() - log_var.float() - 1).sum(1)
-
-    def elbo_terms(self, x_bin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x_bin (B, 1, 28, 28) in {0, 1} -> (reconstruction NLL (B,), KL (B,)) with one z per image."""
-        mean, log_var = self.encode(x_bin)
-        z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)    # the reparameterisation
-        return bernoulli_nll(self.decode(z), x_bin), self.kl(mean, log_var)
-
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """x: the [-1, 1] batch (binarized here). "loss" = -ELBO in nats per image."""
-        recon, kl = self.elbo_terms(binarize(x))
-        recon, kl = recon.mean(), kl.mean()
-        return {"loss": recon + kl, "recon": recon, "kl": kl}
-
-    def nll(self, x_bin: torch.Tensor) -> torch.Tensor:
-        """-ELBO (B,) in nats: an upper bound on -log p(x) (tighter: metrics.importance_weighted_nll)."""
-        recon, kl = self.elbo_terms(x_bin)
-        return recon + kl
-
-    @torch.inference_mode()
-    def sample(self, n: int, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
-        """n digits from z ~ N(0, I): (n, 1, 28, 28) float on the CPU, the probabilities p(x=1|z) in [0, 1]
-        (or, with binary=True, a Bernoulli draw from them)."""
-        device = self.mean.weight.device
-        z = torch.randn(n, self.z_dim, generator=generator).to(device)
-        p = self(z).float().cpu()
-        return torch.bernoulli(p, generator=generator) if binary else p
+from .bernoulli import bernoulli_nll, binarize
 
 
 # ---------------------------------------------------------------- masked convolution
@@ -319,15 +196,15 @@ class GatedPixelCNN(_Autoregressive):
             out.append(from_v)
         return out
 
-    def horizontal(self, x: torch.Tensor, from_v: list[torch.Tensor]) -> torch.Tensor:
-        """x (B, 1, R, W), the vertical features for the same rows -> logits (B, 1, R, W)."""
+    def row_logits(self, x: torch.Tensor, from_v: list[torch.Tensor]) -> torch.Tensor:
+        """x (B, 1, R, W), the vertical features for the same rows -> the horizontal stack -> logits (B, 1, R, W)."""
         h = self.h_in(x)
         for layer, fv in zip(self.layers, from_v):
             h = layer.forward_horizontal(h, fv)
         return self.output(h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.horizontal(x, self.vertical_features(x))
+        return self.row_logits(x, self.vertical_features(x))
 
     @torch.inference_mode()
     def sample(self, n: int, generator: torch.Generator | None = None,
@@ -342,22 +219,9 @@ class GatedPixelCNN(_Autoregressive):
         for i in range(H):
             from_v = [f[:, :, i: i + 1] for f in self.vertical_features(x[:, :, : i + 1])]  # row i's conditioning
             for j in range(W):  # columns right of j cannot matter either: crop them
-                logits = self.horizontal(x[:, :, i: i + 1, : j + 1], [f[..., : j + 1] for f in from_v])
+                logits = self.row_logits(x[:, :, i: i + 1, : j + 1], [f[..., : j + 1] for f in from_v])
                 x[:, 0, i, j] = (u[:, i, j] < torch.sigmoid(logits.float()[:, 0, 0, j])).float()
         return x.cpu()
 
 
-def sample_timed(model: nn.Module, n: int, seed: int = 0) -> tuple[torch.Tensor, float]:
-    """model.sample(n) with a seeded generator -> (images (n, 1, 28, 28) on the CPU, seconds)."""
-    was_training = model.training
-    model.eval()
-    start = time.perf_counter()
-    try:
-        images = model.sample(n, generator=torch.Generator().manual_seed(seed))
-    finally:
-        model.train(was_training)
-    return images, time.perf_counter() - start
-
-
-__all__ = ["binarize", "bernoulli_nll", "Autoencoder", "VAE", "causal_mask", "MaskedConv2d", "PixelCNN",
-           "StackConv", "GatedLayer", "GatedPixelCNN", "sample_pixel_by_pixel", "sample_timed"]
+__all__ = ["causal_mask", "MaskedConv2d", "PixelCNN", "StackConv", "GatedLayer", "GatedPixelCNN", "sample_pixel_by_pixel"]
