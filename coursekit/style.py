@@ -16,6 +16,7 @@ import functools
 import numbers
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,6 +27,7 @@ from tqdm.auto import tqdm
 from . import runtime
 from .checks import check_images
 from .data import style_image
+from .engine import configure
 from .images import load_image
 from .nets.vgg import CONTENT_LAYERS, IMAGENET_MEAN, IMAGENET_STD, STYLE_LAYERS, VGGFeatures, load_vgg19, vgg19_layer_names  # noqa: F401
 
@@ -189,40 +191,56 @@ def in_precision(extractor: torch.nn.Module, dtype: torch.dtype | None, device: 
     return copies[key]
 
 
-def _check_steps(steps) -> None:
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be a whole number >= 1, got {steps!r}: each step is one forward and "
-                         "backward pass; with no step the result would just be the starting image")
+@dataclass
+class TransferConfig:
+    """Settings of `transfer`; transfer(..., steps=50, optimizer="lbfgs") overrides single fields."""
+    size: int = 256                 # longer side of the images in px
+    steps: int = 300                # forward and backward passes (L-BFGS may finish its last line search a few past)
+    optimizer: str = "adam"         # "adam" (lr 0.02) or "lbfgs" (lr 1, strong-Wolfe line search, as Gatys et al.)
+    lr: float | None = None         # None: the optimizer's value above
+    style_weight: float = 1e2       # total = content_weight * content + style_weight * style + tv_weight * TV
+    content_weight: float = 10.0
+    tv_weight: float = 0.1
+    init: str = "content"           # start from the "content" image or from uniform "noise"
+    style_layers: tuple[str, ...] = STYLE_LAYERS    # VGG19 names such as "relu1_1"
+    content_layers: tuple[str, ...] = CONTENT_LAYERS
+    seed: int = 0                   # of the "noise" start
+    precision: str = "auto"         # the network's: "auto" (bf16 where native, else fp32), "fp32", "bf16"
+    progress: bool = True           # tqdm progress bar
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field (before any work)."""
+        if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps < 1:
+            raise ValueError(f"steps must be a whole number >= 1, got {self.steps!r}: each step is one forward and "
+                             "backward pass; with no step the result would just be the starting image")
+        if self.init not in ("content", "noise"):
+            raise ValueError(f"init must be 'content' or 'noise', got {self.init!r}")
+        if self.optimizer not in ("adam", "lbfgs"):
+            raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
+        self.style_layers, self.content_layers = tuple(self.style_layers), tuple(self.content_layers)
 
 
-def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: str = "adam", lr: float | None = None,
-             style_weight: float = 1e2, content_weight: float = 10.0, tv_weight: float = 0.1, init: str = "content",
-             extractor: torch.nn.Module | None = None, device: torch.device | str | None = None, callback=None,
-             style_layers=STYLE_LAYERS, content_layers=CONTENT_LAYERS, seed: int = 0, precision: str = "auto",
-             progress: bool = True) -> tuple[torch.Tensor, dict]:
+def transfer(content, style, config: TransferConfig | None = None, *, extractor: torch.nn.Module | None = None,
+             device: torch.device | str | None = None, callback=None, **overrides) -> tuple[torch.Tensor, dict]:
     """Optimise an image's pixels: content_weight * content + style_weight * style + tv_weight * TV.
 
     content, style: path, URL, course image name or tensor (see `prepare`).
-    optimizer: "adam" (lr 0.02) or "lbfgs" (lr 1, strong-Wolfe line search); one step = one
-    forward and backward pass (L-BFGS may finish its last line search a few steps past `steps`).
-    init: "content" (start from the content image) or "noise".
+    config / overrides: `TransferConfig` fields, e.g. transfer(c, s, steps=50, optimizer="lbfgs").
+    One step = one forward and backward pass. The network's precision is config.precision;
+    losses and pixels stay fp32.
     extractor: images -> {layer name: features}, e.g. `VGGFeatures`; it must return every layer
-    in style_layers and content_layers (VGG19 names such as "relu1_1").
-    precision: "auto" (bf16 where the hardware runs it natively, else fp32), "fp32" or "bf16":
-    the network's precision; losses and pixels stay fp32.
+    in style_layers and content_layers.
     callback(step, image, history) is called every 10 steps with the image just evaluated, and
     with the result after the last step, e.g. for a live preview.
     Returns (image (1, 3, H, W) in [0, 1] on the CPU, history: lists per step of the losses
     "total", "content", "style", "tv" and the "seconds" since the start).
     """
-    _check_steps(steps)
-    if init not in ("content", "noise"):
-        raise ValueError(f"init must be 'content' or 'noise', got {init!r}")
-    if optimizer not in ("adam", "lbfgs"):
-        raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
-    style_layers, content_layers = tuple(style_layers), tuple(content_layers)
+    cfg = configure(TransferConfig, config, overrides)
+    size, steps, optimizer, lr, init = cfg.size, cfg.steps, cfg.optimizer, cfg.lr, cfg.init
+    style_weight, content_weight, tv_weight = cfg.style_weight, cfg.content_weight, cfg.tv_weight
+    style_layers, content_layers = cfg.style_layers, cfg.content_layers
     device = torch.device(device) if device else runtime.pick_device(verbose=False)
-    dtype = network_dtype(device, precision)
+    dtype = network_dtype(device, cfg.precision)
     extractor = (extractor or _default_extractor(style_layers + content_layers)).to(device)
     net = in_precision(extractor, dtype, device)
     features = lambda x: net(x if dtype is None else x.to(dtype))  # noqa: E731  losses are computed in fp32
@@ -240,7 +258,7 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
     if init == "content":
         image = content_img.clone()
     else:
-        image = torch.rand(content_img.shape, generator=torch.Generator().manual_seed(seed)).to(device)
+        image = torch.rand(content_img.shape, generator=torch.Generator().manual_seed(cfg.seed)).to(device)
     image.requires_grad_(True)
     if optimizer == "adam":
         opt = torch.optim.Adam([image], lr=lr or 0.02)
@@ -252,7 +270,7 @@ def transfer(content, style, *, size: int = 256, steps: int = 300, optimizer: st
     rows: list[torch.Tensor] = []  # the losses of each evaluation, kept on the device: one sync per 10
     history = {"step": [], **{k: [] for k in names}, "seconds": []}
     seconds: list[float] = []
-    bar = tqdm(total=steps, desc=f"style transfer ({optimizer})", disable=not progress, leave=False)
+    bar = tqdm(total=steps, desc=f"style transfer ({optimizer})", disable=not cfg.progress, leave=False)
 
     def report(shown: torch.Tensor) -> None:
         """Move the new rows into `history` and show `shown` through the callback."""
