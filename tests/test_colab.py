@@ -39,7 +39,8 @@ COLAB_PACKAGES = Path(__file__).with_name("colab_packages.txt")
 # CUDA ones), setuptools (torch 2.14 asks for a newer one), notebook (the classic server, not used by a kernel).
 NOT_MIRRORED = {"torch", "torchvision", "setuptools", "notebook"}
 # What a lesson prints when it shows committed results (the tables read through ck.runtime.load_results).
-RESULTS_PRINTED = {"02_dcgan_flowers": "budget '", "03_gan_pitfalls": "budget '", "04_vae_vs_pixelcnn": "budget '"}
+RESULTS_PRINTED = {"02_dcgan_flowers": "budget '", "03_gan_pitfalls": "budget '", "04_vae_vs_pixelcnn": "budget '",
+                   "06_diffusion": "budget '"}
 
 
 def colab_versions() -> dict[str, str]:
@@ -147,7 +148,13 @@ def test_every_lesson_runs_alone_on_colab_versions(colab_python, tmp_path, monke
         shutil.copy(source, alone)
         nb = nbformat.read(alone / source.name, as_version=4)
         start = time.perf_counter()
-        NotebookClient(nb, kernel_name="colab", timeout=1200, resources={"metadata": {"path": str(alone)}}).execute()
+        client = NotebookClient(nb, kernel_name="colab", timeout=900, resources={"metadata": {"path": str(alone)}})
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):   # cell by cell, so a stall names its cell in the log
+                if cell.cell_type == "code":
+                    cell_start = time.perf_counter()
+                    client.execute_cell(cell, index)
+                    print(f"  {source.stem} cell {index}: {time.perf_counter() - cell_start:.1f} s", flush=True)
         seconds = time.perf_counter() - start
         printed = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
         if source.stem in RESULTS_PRINTED:
