@@ -21,16 +21,17 @@ while here one run diverging (a result of a learning-rate sweep) must not stop t
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
-from .train import train_gan
+from .engine import configure
+from .train import d_loss, g_loss, train_gan
 
 DATA_SEED_OFFSET = 10_000   # run `seed` draws its data from seed + this, its noise z from `seed`
 
@@ -179,19 +180,44 @@ def _per_run(value, runs: int, name: str) -> torch.Tensor:
     return values.clone()
 
 
-def train_many(mixture: Mixture, make_G, make_D, seeds, *, steps: int = 2000, batch_size: int = 128,
-               lr_g=2e-4, lr_d=2e-4, beta1=0.5, real_label=0.9, fake_label: float = 0.0,
-               g_loss: str = "non_saturating", log_every: int = 50, snapshot_every: int | None = None,
-               snapshot_points: int = 512, max_loss: float = 1e6, device: torch.device | str = "cpu") -> ManyRuns:
+@dataclass
+class ManyConfig:
+    """Settings of `train_many`. lr_g, lr_d, beta1, real_label: one value for all runs or one per run (a
+    sweep); the rest mean what the GANConfig fields of the same name mean."""
+    steps: int = 2000
+    batch_size: int = 128
+    lr_g: float | list[float] = 2e-4
+    lr_d: float | list[float] = 2e-4
+    beta1: float | list[float] = 0.5
+    real_label: float | list[float] = 0.9
+    fake_label: float = 0.0
+    g_loss: str = "non_saturating"
+    log_every: int = 50
+    snapshot_every: int | None = None   # keep (step, G's samples (R, n, 2)) every that many steps (and at step 0) ...
+    snapshot_points: int = 512          # ... for this many fixed noise vectors
+    max_loss: float = 1e6
+
+    def validate(self) -> None:
+        for name in ("steps", "batch_size", "log_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.g_loss not in ("non_saturating", "saturating"):
+            raise ValueError(f"g_loss must be 'non_saturating' or 'saturating', got {self.g_loss!r}")
+
+
+def train_many(mixture: Mixture, make_G, make_D, seeds, config: ManyConfig | None = None, *,
+               device: torch.device | str = "cpu", **overrides) -> ManyRuns:
     """Train len(seeds) toy GANs at once; run r is `train_one(..., seed=seeds[r])` with its own lr / beta1.
 
-    lr_g, lr_d, beta1, real_label: one value for all runs or one per run (a sweep). The other options mean
-    what the GANConfig fields of the same name mean. The step is the one of `coursekit.train`:
-    D on real (target real_label) and detached fakes (target fake_label), then G on the same
-    fakes through the updated D. Losses are means over each run's batch, summed over runs, so
-    each run's gradient is its own. snapshot_every: keep (step, G's samples (R, n, 2)) for
-    `snapshot_points` fixed noise vectors every that many steps (and at step 0).
+    config / overrides: `ManyConfig` fields, e.g. train_many(ring8, G, D, range(8), steps=500, lr_g=[...]).
+    The step is the one of `coursekit.train`, with its loss functions (`d_loss`, `g_loss`) on the
+    stacked runs: D on real (target real_label) and detached fakes (target fake_label), then G on
+    the same fakes through the updated D. Losses are means over each run's batch, summed over
+    runs, so each run's gradient is its own.
     """
+    cfg = configure(ManyConfig, config, overrides)
+    steps, batch_size, log_every, snapshot_every = cfg.steps, cfg.batch_size, cfg.log_every, cfg.snapshot_every
     seeds, device = [int(s) for s in seeds], torch.device(device)
     R = len(seeds)
     Gs, Ds = [], []
@@ -202,12 +228,11 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, *, steps: int = 2000, ba
     G, D = Stacked(Gs), Stacked(Ds)
     samplers = [ToySampler(mixture, batch_size, s + DATA_SEED_OFFSET, device) for s in seeds]
     noises = [torch.Generator(device=device).manual_seed(s) for s in seeds]
-    settings = {"lr_g": _per_run(lr_g, R, "lr_g"), "lr_d": _per_run(lr_d, R, "lr_d"), "beta1": _per_run(beta1, R, "beta1"),
-                "real_label": _per_run(real_label, R, "real_label")}
-    real_target = settings["real_label"].to(device).view(R, 1)          # (R, 1): broadcasts over each batch
+    settings = {k: _per_run(getattr(cfg, k), R, k) for k in ("lr_g", "lr_d", "beta1", "real_label")}
+    targets = dataclasses.replace(cfg, real_label=settings["real_label"].to(device).view(R, 1))  # (R, 1): per run
     opt_g = StackedAdam(list(G.params.values()), settings["lr_g"].to(device), settings["beta1"].to(device))
     opt_d = StackedAdam(list(D.params.values()), settings["lr_d"].to(device), settings["beta1"].to(device))
-    z_fixed = torch.randn(snapshot_points, G.template.z_dim, generator=torch.Generator().manual_seed(1234))
+    z_fixed = torch.randn(cfg.snapshot_points, G.template.z_dim, generator=torch.Generator().manual_seed(1234))
     z_fixed = z_fixed.to(device).expand(R, -1, -1)
     history, sums = {"step": [], "loss_d": [], "loss_g": [], "d_real": [], "d_fake": []}, torch.zeros(4, R, device=device)
     diverged_at = torch.full((R,), -1, dtype=torch.long, device=device)
@@ -223,30 +248,20 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, *, steps: int = 2000, ba
     for step in range(1, steps + 1):
         real = torch.stack([s.next_batch() for s in samplers])                       # (R, B, 2)
         z = torch.stack([torch.randn(batch_size, G.template.z_dim, device=device, generator=g) for g in noises])
-        # D step: real -> real_label, detached fakes -> fake_label
-        fake = G(z)                                                                   # (R, B, 2)
-        logits_real, logits_fake = D(real), D(fake.detach())                         # (R, B') each
-        loss_d = (F.binary_cross_entropy_with_logits(logits_real, real_target.expand_as(logits_real),
-                                                     reduction="none").mean(1)
-                  + F.binary_cross_entropy_with_logits(logits_fake, torch.full_like(logits_fake, fake_label),
-                                                       reduction="none").mean(1))       # (R,)
+        # D step: real -> real_label, detached fakes -> fake_label; each loss (R,), one per run
+        loss_d, d_real, d_fake, fake = d_loss(G, D, real, z, targets)                # fake (R, B, 2)
         opt_d.zero_grad()
         loss_d.sum().backward()
         opt_d.step()
         # G step: the updated D on the same fakes
-        logits = D(fake)
-        if g_loss == "saturating":
-            loss_g = -F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits), reduction="none").mean(1)
-        else:
-            loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits), reduction="none").mean(1)
+        loss_g = g_loss(D, fake, targets)
         opt_g.zero_grad()
         loss_g.sum().backward()
         opt_g.step()
         # bookkeeping on the device: no host sync
-        values = torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(logits_real.detach()).mean(1),
-                              torch.sigmoid(logits_fake.detach()).mean(1)])        # (4, R)
+        values = torch.stack([loss_d, loss_g, d_real, d_fake]).detach()             # (4, R)
         sums += values
-        broken = ~torch.isfinite(values[:2]).all(0) | (values[:2].abs() > max_loss).any(0)
+        broken = ~torch.isfinite(values[:2]).all(0) | (values[:2].abs() > cfg.max_loss).any(0)
         diverged_at = torch.where((diverged_at < 0) & broken, step, diverged_at)
         if step % log_every == 0 or step == steps:
             n = step - (history["step"][-1] if history["step"] else 0)
@@ -257,6 +272,6 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, *, steps: int = 2000, ba
         if snapshot_every and step % snapshot_every == 0:
             snapshot(step)
     settings = {k: v.tolist() for k, v in settings.items()}
-    settings.update(fake_label=fake_label, g_loss=g_loss, batch_size=batch_size, steps=steps)
+    settings.update(fake_label=cfg.fake_label, g_loss=cfg.g_loss, batch_size=batch_size, steps=steps)
     return ManyRuns(G, D, seeds, settings, history, [None if s < 0 else s for s in diverged_at.tolist()],
                     snapshots, time.perf_counter() - start)

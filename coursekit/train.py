@@ -93,44 +93,64 @@ def add_instance_noise(images: torch.Tensor, std: float, generator: torch.Genera
     return images + std * torch.randn(images.shape, device=images.device, generator=generator, dtype=images.dtype)
 
 
-def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, z: torch.Tensor,
-           config: GANConfig, *, noise_std: float = 0.0, generator: torch.Generator | None = None,
-           autocast=contextlib.nullcontext(), scaler: torch.amp.GradScaler | None = None, update: bool = True):
-    """Update D on a real batch and a generated one (detached: no gradient flows into G).
+# The losses are pure functions (no optimizer, no precision): `d_step` / `g_step` add autocast, backward
+# and the optimizer step, and `coursekit.toy.train_many` calls the same losses on stacked runs.
+def _bce(logits: torch.Tensor, target) -> torch.Tensor:
+    """BCE with logits against a constant target (a float, or a tensor broadcasting to logits, e.g. (R, 1)
+    per run), averaged over the last axis, the batch: (B,) -> a scalar, (R, B) -> (R,)."""
+    target = torch.as_tensor(target, dtype=logits.dtype, device=logits.device).expand_as(logits)
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(-1)
+
+
+def d_loss(G: nn.Module, D: nn.Module, real: torch.Tensor, z: torch.Tensor, config: GANConfig, *,
+           noise_std: float = 0.0, generator: torch.Generator | None = None):
+    """D's loss on a real batch and a generated one (detached: no gradient flows into G).
 
     real (B, C, H, W) in [-1, 1], z (B, z_dim). Targets: config.real_label for real, config.fake_label
     for fake. With `noise_std`, both batches get instance noise before D sees them.
+    Returns (loss_d, mean D(x), mean D(G(z)), fake): means over the batch, as tensors, no host sync.
+    """
+    fake = G(z)                                                              # (B, C, H, W)
+    logits_real = D(add_instance_noise(real, noise_std, generator))          # (B,)
+    logits_fake = D(add_instance_noise(fake.detach(), noise_std, generator))  # detach: G is not updated here
+    loss = _bce(logits_real, config.real_label) + _bce(logits_fake, config.fake_label)
+    return loss, torch.sigmoid(logits_real).mean(-1), torch.sigmoid(logits_fake).mean(-1), fake
+
+
+def g_loss(D: nn.Module, fake: torch.Tensor, config: GANConfig, *, noise_std: float = 0.0,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """G's loss on `fake` (made by G with gradient): low when D calls the images real.
+
+    non_saturating (default): -log D(G(z)), i.e. BCE with target 1;
+    saturating (the original minimax game): log(1 - D(G(z))) = -BCE with target 0.
+    """
+    logits = D(add_instance_noise(fake, noise_std, generator))
+    return -_bce(logits, 0.0) if config.g_loss == "saturating" else _bce(logits, 1.0)
+
+
+def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, z: torch.Tensor,
+           config: GANConfig, *, noise_std: float = 0.0, generator: torch.Generator | None = None,
+           autocast=contextlib.nullcontext(), scaler: torch.amp.GradScaler | None = None):
+    """Update D with `d_loss` (same arguments, plus the optimizer, autocast and the fp16 scaler).
+
     Returns (loss_d, mean D(x), mean D(G(z)), fake) as tensors, without syncing with the host.
     """
     with autocast:
-        fake = G(z)                                                     # (B, C, H, W)
-        logits_real = D(add_instance_noise(real, noise_std, generator))  # (B,)
-        logits_fake = D(add_instance_noise(fake.detach(), noise_std, generator))  # detach: G is not updated here
-        loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.full_like(logits_real, config.real_label))
-                  + F.binary_cross_entropy_with_logits(logits_fake, torch.full_like(logits_fake, config.fake_label)))
-    if update:
-        opt_d.zero_grad(set_to_none=True)
-        backward_and_step(loss_d, opt_d, scaler)
-    return loss_d.detach(), torch.sigmoid(logits_real).mean().detach(), torch.sigmoid(logits_fake).mean().detach(), fake
+        loss, d_real, d_fake, fake = d_loss(G, D, real, z, config, noise_std=noise_std, generator=generator)
+    opt_d.zero_grad(set_to_none=True)
+    backward_and_step(loss, opt_d, scaler)
+    return loss.detach(), d_real.detach(), d_fake.detach(), fake
 
 
 def g_step(D: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor, config: GANConfig, *,
            noise_std: float = 0.0, generator: torch.Generator | None = None,
            autocast=contextlib.nullcontext(), scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
-    """Update G (through `fake`, made by G with gradient) so that the updated D calls its images real.
-
-    non_saturating (default): minimise -log D(G(z)), i.e. BCE with target 1;
-    saturating (the original minimax game): minimise log(1 - D(G(z))) = -BCE with target 0.
-    """
+    """Update G with `g_loss` through `fake` (made by G with gradient), so the updated D calls its images real."""
     with autocast:
-        logits = D(add_instance_noise(fake, noise_std, generator))
-        if config.g_loss == "saturating":
-            loss_g = -F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
-        else:
-            loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        loss = g_loss(D, fake, config, noise_std=noise_std, generator=generator)
     opt_g.zero_grad(set_to_none=True)
-    backward_and_step(loss_g, opt_g, scaler)
-    return loss_g.detach()
+    backward_and_step(loss, opt_g, scaler)
+    return loss.detach()
 
 
 def gradient_norm(model: nn.Module) -> torch.Tensor:
@@ -148,8 +168,13 @@ def gan_step(run: Run, real: torch.Tensor, *, d_step=d_step, g_step=g_step) -> d
     update_d = True
     if cfg.d_skip_below is not None:  # needs D's last loss on the host: one sync per step
         update_d = run.memory.get("last_loss_d", float("inf")) >= cfg.d_skip_below
-    loss_d, d_real, d_fake, fake = d_step(G, D, run.optimizers["D"], real, z, cfg, noise_std=std, generator=run.noise,
-                                          autocast=run.autocast(), scaler=run.scalers["D"], update=update_d)
+    if update_d:
+        loss_d, d_real, d_fake, fake = d_step(G, D, run.optimizers["D"], real, z, cfg, noise_std=std,
+                                              generator=run.noise, autocast=run.autocast(), scaler=run.scalers["D"])
+    else:  # D sits this step out: only its loss and outputs, for the log
+        with run.autocast():
+            loss_d, d_real, d_fake, fake = d_loss(G, D, real, z, cfg, noise_std=std, generator=run.noise)
+        loss_d, d_real, d_fake = loss_d.detach(), d_real.detach(), d_fake.detach()
     loss_g = g_step(D, run.optimizers["G"], fake, cfg, noise_std=std, generator=run.noise,
                     autocast=run.autocast(), scaler=run.scalers["G"])
     values = {"loss_d": loss_d, "loss_g": loss_g, "d_real": d_real, "d_fake": d_fake}
