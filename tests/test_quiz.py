@@ -139,6 +139,18 @@ def test_bad_arguments_say_what_to_pass():
         quiz.Quiz(9)
 
 
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_lesson_opens_with_its_quiz_and_closes_with_a_quiz_a_challenge_and_reading(lesson):
+    notebook = next((REPO / "notebooks").glob(f"{lesson}_*.ipynb"))
+    sources = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]]
+    pre = sources.index(f'import coursekit as ck\nck.quiz.show("{lesson}", "pre")')
+    post = sources.index(f'ck.quiz.show("{lesson}", "post")')
+    first_section = next(i for i, s in enumerate(sources) if s.startswith("## 1."))
+    assert pre < first_section < post
+    closing = "\n".join(sources[post:])
+    assert "## Challenge" in closing and "## Review & self-study" in closing
+
+
 # ---- links in the notebooks -------------------------------------------------------------------
 
 URL = re.compile(r"https?://[^\s)\]>\"'`]+")
