@@ -19,7 +19,7 @@ from . import style as st
 from .checks import DataError
 from .images import decode_bytes
 from .nets import sample
-from .plot import LivePlot, show_images
+from .plot import LivePlot, figure_png, show_images
 
 
 def slerp(z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -47,26 +47,28 @@ def interpolation_strip(G: torch.nn.Module, seed_a: int, seed_b: int, t: torch.T
 
 
 def latent_explorer(G: torch.nn.Module, steps: int = 10) -> W.Widget:
-    """Two seed sliders pick two noise vectors; a third slides between them. Images update live."""
+    """Two seed sliders pick two noise vectors; a third slides between them. Images update live.
+
+    The picture is a PNG in an Image widget (`.children[1]`), redrawn on every slider move: unlike
+    an Output widget capturing plt.show(), it updates alike in JupyterLab, Colab and ipywidgets 7 or 8.
+    """
     seed_a = W.IntSlider(0, 0, 999, description="seed A")
     seed_b = W.IntSlider(1, 0, 999, description="seed B")
     t = W.FloatSlider(0.5, min=0, max=1, step=0.05, description="A → B")
-    out = W.Output()
+    picture = W.Image(format="png")
 
     def redraw(*_):
         strip = interpolation_strip(G, seed_a.value, seed_b.value, steps)
         pick = interpolation_strip(G, seed_a.value, seed_b.value, torch.tensor([t.value]))
-        with out:
-            out.clear_output(wait=True)
-            fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 2.2), gridspec_kw={"width_ratios": [1, 6]})
-            show_images(pick, nrow=1, ax=ax1, title=f"t = {t.value:.2f}")
-            show_images(strip, nrow=steps, ax=ax2, title="the whole path A → B")
-            plt.show()
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 2.2), gridspec_kw={"width_ratios": [1, 6]})
+        show_images(pick, nrow=1, ax=ax1, title=f"t = {t.value:.2f}")
+        show_images(strip, nrow=steps, ax=ax2, title="the whole path A → B")
+        picture.value = figure_png(fig)
 
     for w in (seed_a, seed_b, t):
         w.observe(redraw, names="value")
     redraw()
-    return W.VBox([W.HBox([seed_a, seed_b, t]), out])
+    return W.VBox([W.HBox([seed_a, seed_b, t]), picture])
 
 
 class StyleTransferApp(W.VBox):

@@ -53,3 +53,13 @@ def test_max_share_none_draws_every_update_and_bad_values_are_refused(monkeypatc
     for bad in (0, -0.1, 1.5):
         with pytest.raises(ValueError, match="max_share"):
             ck.plot.LivePlot({"loss": ["a"]}, max_share=bad)
+
+
+def test_latent_explorer_redraws_its_picture_when_a_slider_moves():
+    torch.manual_seed(0)
+    explorer = ck.widgets.latent_explorer(ck.nets.MLPGenerator().eval(), steps=4)
+    sliders, picture = explorer.children[0].children, explorer.children[1]
+    first = bytes(picture.value)
+    assert first[:4] == b"\x89PNG"
+    sliders[1].value = 7                 # seed B
+    assert bytes(picture.value)[:4] == b"\x89PNG" and bytes(picture.value) != first
