@@ -19,19 +19,16 @@
 """
 from __future__ import annotations
 
-import time
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import runtime
-from ..data import load_flowers102
+from ..nets.classifier import FLOWER_SIZE, FlowerNet
 from ..nets.common import eval_mode, sample
 from ..train import sample_z
 from .frechet import frechet_distance
 
-STICK_SIZE = 32      # the stick measures at 32x32
+STICK_SIZE = FLOWER_SIZE   # the stick measures at FlowerNet's input size, 32x32
 HUE_BINS = 12        # 30° per bin
 
 
@@ -65,74 +62,6 @@ def as_stick_input(images: torch.Tensor, size: int = STICK_SIZE) -> torch.Tensor
     if x.shape[-2:] != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return x
-
-
-# ---------------------------------------------------------------- the network
-class FlowerNet(nn.Module):
-    """A small CNN: images (B, 3, 32, 32) in [-1, 1] -> logits (B, 102) (Flowers-102 classes).
-
-    `features(x)` gives the 128-d penultimate activations (B, 128) that `FlowerQuality` compares.
-    """
-
-    def __init__(self, classes: int = 102):
-        super().__init__()
-
-        def block(c_in, c_out):  # (B, c_in, H, W) -> (B, c_out, H/2, W/2)
-            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
-
-        self.body = nn.Sequential(*block(3, 16), *block(16, 32), *block(32, 64), *block(64, 128),    # (B, 128, 2, 2)
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())                          # (B, 128)
-        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(128, classes))
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or tuple(x.shape[1:]) != (3, STICK_SIZE, STICK_SIZE):
-            raise ValueError(f"FlowerNet expects (B, 3, {STICK_SIZE}, {STICK_SIZE}) in [-1, 1] "
-                             f"(use as_stick_input), got {tuple(x.shape)}")
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random horizontal flips and random 32x32 crops of the 4-px reflect-padded batch (B, 3, 32, 32)."""
-    flip = torch.rand(len(x), generator=generator, device=x.device) < 0.5
-    x = torch.where(flip[:, None, None, None], x.flip(3), x)
-    padded = F.pad(x, (4, 4, 4, 4), mode="reflect")
-    i, j = torch.randint(0, 9, (2,), generator=generator, device=x.device).tolist()
-    return padded[:, :, i:i + STICK_SIZE, j:j + STICK_SIZE]
-
-
-def train_flower_net(device: torch.device, epochs: int = 40, seed: int = 0) -> tuple[dict, dict]:
-    """The recipe of the shipped FlowerNet: Adam 2e-3 with cosine decay, batch 64, `epochs` over the 1,020
-    Flowers-102 "train" photos at 32 px (flips and crops as augmentation).
-
-    Returns (state_dict on the CPU, info with the accuracy on the 1,020 held-out "val" photos).
-    """
-    device = torch.device(device)
-    start = time.perf_counter()
-    torch.manual_seed(seed)
-    model = FlowerNet().to(device)
-    batches = load_flowers102("train", STICK_SIZE).batches(64, device, seed=seed, with_labels=True)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=epochs * len(batches))
-    amp = runtime.amp_dtype(device)
-    noise = torch.Generator(device=device).manual_seed(seed)
-    for _ in range(epochs):
-        for x, y in batches:
-            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                loss = F.cross_entropy(model(_augment(x, noise)), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-    model = model.eval().cpu()
-    val = load_flowers102("val", STICK_SIZE)
-    with torch.no_grad():
-        correct = (model(as_stick_input(val.images)).argmax(1) == val.labels).double().mean().item()
-    info = {"val_accuracy": round(correct, 4), "classes": 102, "epochs": epochs, "seed": seed,
-            "seconds": round(time.perf_counter() - start), "machine": runtime.machine_summary(device)}
-    return model.state_dict(), info
 
 
 @torch.no_grad()

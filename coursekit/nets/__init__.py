@@ -1,7 +1,7 @@
 """The lesson models: plain nn.Modules, shapes in every docstring. One file per family:
 
     mlp         lesson 1: the reference MLP generator and discriminator
-    classifier  the small MNIST CNN behind the course's digit measuring stick
+    classifier  the small CNNs behind the measuring sticks: MNISTClassifier, FlowerNet
     layers      building blocks: mlp(sizes), minibatch discrimination
     dcgan       lesson 2: DCGAN generators (transposed conv / nearest upsampling, extra layer) and discriminator
     vgg         VGG19 feature extractor for style transfer (lesson 5)
@@ -11,7 +11,7 @@
     vae         lesson 4: autoencoder and VAE
     pixelcnn    lesson 4: masked convolution, PixelCNN (plain and gated)
 """
-from .classifier import MNISTClassifier  # noqa: F401
+from .classifier import FlowerNet, MNISTClassifier  # noqa: F401
 from .common import count_parameters, eval_mode, sample  # noqa: F401
 from .dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_init  # noqa: F401
 from .layers import MinibatchDiscrimination  # noqa: F401

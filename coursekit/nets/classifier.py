@@ -1,7 +1,8 @@
-"""The small MNIST classifier the course uses as its measuring stick (see `coursekit.metrics.digits`).
+"""The small classifiers behind the course's measuring sticks: MNIST digits (`coursekit.metrics.digits`)
+and Flowers-102 photos (`coursekit.metrics.flowers`).
 
-Its trained weights ship with the package (`coursekit/weights/`, loaded by `coursekit.pretrained`),
-so every student measures with the same stick.
+Their trained weights ship with the package (`coursekit/weights/`, loaded and made by
+`coursekit.pretrained`), so every student measures with the same sticks.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import torch
 from torch import nn
 
 from ..checks import check_images
+
+FLOWER_SIZE = 32     # FlowerNet's input: 32x32 colour images
 
 
 class MNISTClassifier(nn.Module):
@@ -29,6 +32,32 @@ class MNISTClassifier(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, channels=1, size=28)
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class FlowerNet(nn.Module):
+    """A small CNN: images (B, 3, 32, 32) in [-1, 1] -> logits (B, 102) (Flowers-102 classes).
+
+    `features(x)` gives the 128-d penultimate activations (B, 128) that `FlowerQuality` compares.
+    """
+
+    def __init__(self, classes: int = 102):
+        super().__init__()
+
+        def block(c_in, c_out):  # (B, c_in, H, W) -> (B, c_out, H/2, W/2)
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+
+        self.body = nn.Sequential(*block(3, 16), *block(16, 32), *block(32, 64), *block(64, 128),    # (B, 128, 2, 2)
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())                          # (B, 128)
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(128, classes))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != (3, FLOWER_SIZE, FLOWER_SIZE):
+            raise ValueError(f"FlowerNet expects (B, 3, {FLOWER_SIZE}, {FLOWER_SIZE}) in [-1, 1] "
+                             f"(use metrics.flowers.as_stick_input), got {tuple(x.shape)}")
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
