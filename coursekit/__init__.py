@@ -18,13 +18,14 @@ Modules, lowest first (a module only imports those above it):
     engine   the training loop every model shares: logging, divergence stop, deferred Ctrl-C, callbacks
     train    the GAN step and the likelihood-model step on that engine;  callbacks  checkpoints, samples, live plots
     toy      2-D mixtures of Gaussians and many small GANs trained at once (lesson 3)
+    diffusion  DDPM/DDIM: the noise schedule, the noise-prediction loss, sampling, guidance (lesson 6)
     metrics  measuring sticks: Fréchet distance, MNIST and flower quality, mode coverage, likelihoods
     pretrained  the sticks' shipped, hash-checked weights (load, or train once)
     style    style transfer: VGG19 features, Gram matrices, content/style/TV losses
     widgets  ipywidgets toys: latent-space explorer, style-transfer app
     quiz     the pre- and post-lesson quizzes (questions in notebooks/quizzes/*.json), checked on click
 """
-from . import runtime, checks, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, metrics, pretrained, style, widgets, quiz, diffusion  # noqa: F401
+from . import runtime, checks, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, diffusion, metrics, pretrained, style, widgets, quiz  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"
