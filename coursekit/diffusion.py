@@ -195,7 +195,10 @@ def _sample(model, schedule, n, ts, labels, guidance, generator, clip, device, *
             x0, eps = _x0_and_eps(x, eps, ab[t], clip)
             if eta is None:  # DDPM: the posterior mean, then noise of variance β_t or β̃_t
                 beta = 1 - ab[t] / ab_prev
-                mean = (math.sqrt(ab_prev) * beta * x0 + math.sqrt(1 - beta) * (1 - ab_prev) * x) / (1 - ab[t])
+                if clip:     # the mean of q(x_{t-1} | x_t, x̂0) at the clipped x̂0
+                    mean = (math.sqrt(ab_prev) * beta * x0 + math.sqrt(1 - beta) * (1 - ab_prev) * x) / (1 - ab[t])
+                else:        # the same mean written through ε, as in the paper (and lesson 6's loop)
+                    mean = (x - beta / math.sqrt(1 - ab[t]) * eps) / math.sqrt(1 - beta)
                 sigma = math.sqrt(beta if variance == "beta" else beta * (1 - ab_prev) / (1 - ab[t])) if prev >= 0 else 0.0
             else:            # DDIM: jump to ᾱ_prev along the predicted noise
                 sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab[t]) * (1 - ab[t] / ab_prev))
