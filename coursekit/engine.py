@@ -147,9 +147,12 @@ def fit(run: Run, step_fn, callbacks=()) -> dict:
     bad_step = torch.full((), -1, device=run.device, dtype=torch.long)
     since_log, start = 0, time.perf_counter() - (run.history["seconds"][-1] if run.history.get("seconds") else 0.0)
     bar = tqdm(total=cfg.steps, initial=min(run.step, cfg.steps), disable=not cfg.progress, desc="training")
+    timer = runtime.StepTimer(run.device) if runtime.is_rehearsal() else None  # rehearsal only: time each step
     with _deferred_interrupt() as interrupted:
         try:
             while run.step < cfg.steps and not interrupted():
+                if timer:
+                    timer.start()
                 values = step_fn(run, run.data.next_batch())
                 run.step += 1
                 since_log += 1
@@ -163,6 +166,8 @@ def fit(run: Run, step_fn, callbacks=()) -> dict:
                 losses = vector[loss_index]
                 broken = ~torch.isfinite(losses).all() | (losses.abs() > cfg.max_loss).any()
                 bad_step = torch.where((bad_step < 0) & broken, run.step, bad_step)
+                if timer:
+                    timer.stop()
                 # every log_every steps, at the end, or when time is up: one sync, checks, log, callbacks
                 out_of_time = cfg.max_seconds is not None and time.perf_counter() - start >= cfg.max_seconds
                 if run.step % cfg.log_every == 0 or run.step == cfg.steps or out_of_time:
@@ -190,7 +195,19 @@ def fit(run: Run, step_fn, callbacks=()) -> dict:
     if interrupted():
         raise KeyboardInterrupt(f"training interrupted at step {run.step}; run the same call again to resume")
     _call(callbacks, "on_end", run)
+    if timer:  # the rehearsal's report: seconds per step and the full budget's projected time
+        timer.record(_phase_name(run), cfg.steps)
     return dict(run.history)
+
+
+def _phase_name(run: Run) -> str:
+    """e.g. 'GAN training: G MLPGenerator, D MLPDiscriminator, batch 128 of (1, 28, 28)' (rehearsal reports)."""
+    kind = type(run.config).__name__.replace("Config", "")  # GAN, Likelihood, Diffusion, Train
+    models = ", ".join(f"{k} {type(m).__name__}" for k, m in run.models.items())
+    batch = getattr(run.data, "batch_size", None)
+    images = getattr(run.data, "images", None)
+    shape = f" of {tuple(images.shape[1:])}" if images is not None else ""
+    return f"{kind} training: {models}" + (f", batch {batch}{shape}" if batch else "")
 
 
 

@@ -1,20 +1,30 @@
-"""Where the course runs: device, seeds, the quick/full switch, Colab, data and cache folders.
+"""Where the course runs: device, seeds, the budget switch, Colab, data and cache folders.
 
 Every lesson starts with::
 
     import coursekit as ck
     device = ck.runtime.pick_device()      # prints one line, e.g. "device: cuda (NVIDIA T4)"
     ck.runtime.seed_everything(0)
-    steps = ck.runtime.budget(full=5000, quick=20)
+    steps = ck.runtime.steps(full=5000, quick=20)    # a loop's length: steps, epochs, iterations
+    size = ck.runtime.budget(full=64, quick=32)      # everything else: sizes, widths, batches, counts
 
-`COURSEKIT_QUICK=1` (set by CI) makes every lesson run in seconds on a CPU: `budget` returns
-the `quick` value. It only shrinks numbers; the code path is the same.
+One switch, three budgets (`COURSEKIT_BUDGET`, or `COURSEKIT_QUICK=1` for the quick one):
+- full (the default): what students run, on a GPU;
+- quick (`COURSEKIT_QUICK=1` or `COURSEKIT_BUDGET=quick`, set by CI): every lesson in seconds on a
+  CPU; `budget` and `steps` return their `quick` values;
+- rehearsal (`COURSEKIT_BUDGET=rehearsal`): every size at its full value, every loop cut to
+  `REHEARSAL_STEPS` steps. It runs the full budget's cells with full-size tensors in a few
+  minutes, so it shows the full budget's memory, and times each training phase (`StepTimer`)
+  to project the full budget's time.
+Each only changes numbers; the code path is the same.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +42,121 @@ CHECKOUT_DIR = PACKAGE_DIR.parent  # the repository root when coursekit runs fro
 RESULTS_DIRS = (CHECKOUT_DIR / "notebooks" / "results", PACKAGE_DIR / "lesson_results")
 
 
+BUDGETS = ("full", "quick", "rehearsal")
+REHEARSAL_STEPS = 3   # a rehearsal's loop length: one warm-up step, then two timed ones
+
+
+def budget_name() -> str:
+    """The budget this process runs: "full", "quick" or "rehearsal".
+
+    `COURSEKIT_BUDGET` names it; unset, `COURSEKIT_QUICK=1` (1/true/yes/on) means "quick", else "full".
+    """
+    quick_flag = os.environ.get("COURSEKIT_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+    chosen = os.environ.get("COURSEKIT_BUDGET", "").strip().lower()
+    if not chosen:
+        return "quick" if quick_flag else "full"
+    if chosen not in BUDGETS:
+        raise ValueError(f"COURSEKIT_BUDGET={os.environ['COURSEKIT_BUDGET']!r} is not a budget: set it to one of "
+                         f"{', '.join(BUDGETS)} (or unset it: full, or quick with COURSEKIT_QUICK=1)")
+    if quick_flag and chosen != "quick":
+        raise ValueError(f"COURSEKIT_QUICK=1 asks for the quick budget but COURSEKIT_BUDGET={chosen!r}: "
+                         "unset one of them (COURSEKIT_BUDGET=quick alone is the same as COURSEKIT_QUICK=1)")
+    return chosen
+
+
 def is_quick() -> bool:
-    """True when `COURSEKIT_QUICK` is set to 1/true/yes (CI and fast previews)."""
-    return os.environ.get("COURSEKIT_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+    """True in the quick budget (`COURSEKIT_QUICK=1` or `COURSEKIT_BUDGET=quick`: CI and fast previews)."""
+    return budget_name() == "quick"
+
+
+def is_rehearsal() -> bool:
+    """True in the rehearsal budget (`COURSEKIT_BUDGET=rehearsal`): full sizes, loops cut short."""
+    return budget_name() == "rehearsal"
 
 
 def budget(full, quick):
-    """Return `quick` in quick mode, else `full`. Use it for steps, sizes and sample counts."""
+    """`quick` in the quick budget, else `full` (the rehearsal too). For sizes, widths, batches and counts.
+
+    Use `steps` for how long a loop runs.
+    """
     return quick if is_quick() else full
+
+
+class RehearsalSteps(int):
+    """A loop length cut for the rehearsal that remembers its full value (`.full`), so the training
+    loop that runs it can report the full budget's projected time. Arithmetic on it gives a plain int.
+    Saved (pickled, e.g. in a checkpoint) it is a plain int."""
+
+    def __new__(cls, value: int, full: int):
+        obj = super().__new__(cls, value)
+        obj.full = int(full)
+        return obj
+
+    def __deepcopy__(self, memo):  # configs are copied with dataclasses.asdict: keep `.full`
+        return self
+
+    def __reduce__(self):
+        return int, (int(self),)
+
+
+def steps(full: int, quick: int) -> int:
+    """How many times a loop runs: training steps, epochs, iterations, evaluation batches.
+
+    Full budget: `full`; quick: `quick`; rehearsal: min(full, REHEARSAL_STEPS), carrying `full`.
+    """
+    for name, value in (("full", full), ("quick", quick)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"steps({name}=...) must be a whole number >= 1, got {value!r}")
+    chosen = budget_name()
+    if chosen == "rehearsal":
+        return RehearsalSteps(min(full, REHEARSAL_STEPS), full)
+    return quick if chosen == "quick" else full
+
+
+# ---------------------------------------------------------------- rehearsal timing
+REHEARSAL_PHASES: list[dict] = []   # the phases this process timed in the rehearsal, in order
+
+
+class StepTimer:
+    """Times the steps of one training phase in the rehearsal, skipping the first (warm-up).
+
+    A loop calls `start()` before and `stop()` after each step, then `record(name, steps)`.
+    On CUDA it synchronises around each step, so the time is the device's.
+    """
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        self.cuda = torch.device(device).type == "cuda"
+        self.count, self.seconds, self.began = 0, 0.0, 0.0
+
+    def _now(self) -> float:
+        if self.cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    def start(self) -> None:
+        self.began = self._now()
+
+    def stop(self) -> None:
+        self.count += 1
+        if self.count > 1:  # the first step pays for allocations, autotuning and lazy setup
+            self.seconds += self._now() - self.began
+
+    def record(self, name: str, ran_steps: int) -> dict | None:
+        """Add the phase to REHEARSAL_PHASES (and `COURSEKIT_REHEARSAL_REPORT`, a JSON-lines file) and print it."""
+        if self.count < 2:
+            return None
+        per_step = self.seconds / (self.count - 1)
+        full = getattr(ran_steps, "full", None)   # set when the loop's length came from `steps`
+        phase = {"phase": name, "timed_steps": self.count - 1, "seconds_per_step": per_step, "full_steps": full,
+                 "projected_seconds": None if full is None else per_step * full}
+        REHEARSAL_PHASES.append(phase)
+        if os.environ.get("COURSEKIT_REHEARSAL_REPORT"):
+            with open(os.environ["COURSEKIT_REHEARSAL_REPORT"], "a") as f:
+                f.write(json.dumps(phase) + "\n")
+        projected = (f"full budget {full:,} steps: about {per_step * full / 60:.1f} min here" if full is not None
+                     else "full step count unknown (the loop length did not come from ck.runtime.steps)")
+        print(f"rehearsal | {name}: {per_step:.3f} s per step | {projected}")
+        return phase
 
 
 def in_colab() -> bool:
@@ -57,8 +174,7 @@ def pick_device(verbose: bool = True) -> torch.device:
     else:
         device, name = torch.device("cpu"), f"{torch.get_num_threads()} threads"
     if verbose:
-        mode = "quick" if is_quick() else "full"
-        print(f"device: {device.type} ({name}) | torch {torch.__version__} | budget: {mode}")
+        print(f"device: {device.type} ({name}) | torch {torch.__version__} | budget: {budget_name()}")
     return device
 
 

@@ -283,7 +283,11 @@ def transfer(content, style, config: TransferConfig | None = None, *, extractor:
         if callback is not None:
             callback(len(rows), shown.detach().cpu(), history)
 
+    timer = runtime.StepTimer(device) if runtime.is_rehearsal() else None  # rehearsal only: time each step
+
     def closure():
+        if timer:
+            timer.start()
         opt.zero_grad(set_to_none=True)
         seen = image.clamp(0, 1)  # the network sees pixels in [0, 1]; the gradient is 0 where a clamp holds
         feats = features(seen)
@@ -293,6 +297,8 @@ def transfer(content, style, config: TransferConfig | None = None, *, extractor:
         tv_term = tv_loss(seen)
         total = content_weight * content_term + style_weight * style_term + tv_weight * tv_term
         total.backward()
+        if timer:
+            timer.stop()
         rows.append(torch.stack([total, content_term, style_term, tv_term]).detach().float())
         seconds.append(time.perf_counter() - start)
         bar.update()
@@ -322,6 +328,8 @@ def transfer(content, style, config: TransferConfig | None = None, *, extractor:
                                        lr=(lr or 1.0) * step_scale)
             opt.step(closure)
     bar.close()
+    if timer:  # the rehearsal's report: seconds per step and the full budget's projected time
+        timer.record(f"style transfer: {optimizer}, {tuple(image.shape[-2:])} px", cfg.steps)
     result = image.detach().clamp(0, 1)
     report(result)
     return result.cpu(), history

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
+from . import runtime
 from .engine import configure
 from .train import d_loss, g_loss, train_gan
 
@@ -245,7 +246,10 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, config: ManyConfig | Non
     if snapshot_every:
         snapshot(0)
     start = time.perf_counter()
+    timer = runtime.StepTimer(device) if runtime.is_rehearsal() else None  # rehearsal only: time each step
     for step in range(1, steps + 1):
+        if timer:
+            timer.start()
         real = torch.stack([s.next_batch() for s in samplers])                       # (R, B, 2)
         z = torch.stack([torch.randn(batch_size, G.template.z_dim, device=device, generator=g) for g in noises])
         # D step: real -> real_label, detached fakes -> fake_label; each loss (R,), one per run
@@ -263,6 +267,8 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, config: ManyConfig | Non
         sums += values
         broken = ~torch.isfinite(values[:2]).all(0) | (values[:2].abs() > cfg.max_loss).any(0)
         diverged_at = torch.where((diverged_at < 0) & broken, step, diverged_at)
+        if timer:
+            timer.stop()
         if step % log_every == 0 or step == steps:
             n = step - (history["step"][-1] if history["step"] else 0)
             for name, row in zip(("loss_d", "loss_g", "d_real", "d_fake"), (sums / n).tolist()):
@@ -271,6 +277,8 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, config: ManyConfig | Non
             sums.zero_()
         if snapshot_every and step % snapshot_every == 0:
             snapshot(step)
+    if timer:  # the rehearsal's report: seconds per step and the full budget's projected time
+        timer.record(f"train_many: {R} toy GANs at once, batch {batch_size}", cfg.steps)
     settings = {k: v.tolist() for k, v in settings.items()}
     settings.update(fake_label=cfg.fake_label, g_loss=cfg.g_loss, batch_size=batch_size, steps=steps)
     return ManyRuns(G, D, seeds, settings, history, [None if s < 0 else s for s in diverged_at.tolist()],
