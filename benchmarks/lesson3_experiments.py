@@ -42,7 +42,7 @@ import coursekit as ck  # noqa: E402
 from coursekit import toy  # noqa: E402
 from coursekit.metrics import coverage_of_runs  # noqa: E402
 from coursekit.nets import Packed, ToyDiscriminator, ToyGenerator  # noqa: E402
-from coursekit.nets.progressive import FadeIn, ProgressiveDiscriminator, ProgressiveGenerator  # noqa: E402
+from coursekit.nets.progressive import StageBatches, ProgressiveDiscriminator, ProgressiveGenerator  # noqa: E402
 from coursekit.train import TrainingDiverged, train_gan  # noqa: E402
 
 BUDGETS = {   # toy: steps, seeds; mnist: steps per run, batch; progressive: steps per stage, fade steps
@@ -257,7 +257,7 @@ def progressive(b: dict) -> dict:
                 G.grow(), D.grow()
             steps = b["stage_steps"] * (3 if stages == 1 else 1)        # the same number of steps in total
             fade = b["fade"] if stage else 0
-            histories.append(train_gan(G, D, FadeIn(padded.batches(b["prog_batch"], seed=stage), G, D, fade),
+            histories.append(train_gan(G, D, StageBatches(padded.batches(b["prog_batch"], seed=stage), G, D, fade),
                                        steps=steps, log_every=max(1, steps // 10), progress=False, seed=stage))
         with torch.no_grad():
             z = torch.randn(b["eval_digits"], G.z_dim, generator=torch.Generator().manual_seed(0))

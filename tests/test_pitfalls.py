@@ -195,12 +195,12 @@ def test_growing_keeps_what_g_and_d_computed_while_alpha_is_zero():
 
 
 def test_fade_in_advances_alpha_once_per_batch_and_resumes():
-    from coursekit.nets.progressive import FadeIn, ProgressiveDiscriminator, ProgressiveGenerator
+    from coursekit.nets.progressive import StageBatches, ProgressiveDiscriminator, ProgressiveGenerator
     G, D = ProgressiveGenerator(z_dim=8, channels=(8, 4)), ProgressiveDiscriminator(channels=(8, 4))
     G.grow(), D.grow()
     images = ck.data.ImageSet(torch.randint(0, 256, (20, 1, 32, 32), dtype=torch.uint8), torch.zeros(20, dtype=torch.long),
                               ["x"], "random test pixels")
-    data = FadeIn(images.batches(4), G, D, fade_steps=4)
+    data = StageBatches(images.batches(4), G, D, fade_steps=4)
     alphas = []
     for _ in range(6):
         assert data.next_batch().shape == (4, 1, 16, 16)

@@ -11,11 +11,11 @@ so the freshly initialised layer cannot wreck what the smaller network already l
 in mirror image, and the real images it sees are blended the same way.
 
     G, D = ProgressiveGenerator(), ProgressiveDiscriminator()   # both start at 8 x 8
-    train_gan(G, D, FadeIn(batches32, G, D, fade_steps=0), steps=...)      # stage 8 px
-    G.grow(); D.grow()                                                     # now 16 px, alpha = 0
-    train_gan(G, D, FadeIn(batches32, G, D, fade_steps=500), steps=...)    # fade in, then train
+    train_gan(G, D, StageBatches(batches32, G, D, fade_steps=0), steps=...)    # stage 8 px
+    G.grow(); D.grow()                                                         # now 16 px, alpha = 0
+    train_gan(G, D, StageBatches(batches32, G, D, fade_steps=500), steps=...)  # fade in, then train
 
-`FadeIn` is the data source of one stage: it hands the engine real images at the current
+`StageBatches` is the data source of one stage: it hands the engine real images at the current
 resolution and, since the engine asks for exactly one batch per step, it also advances alpha.
 Left out of the paper's recipe for brevity: equalised learning rate, pixel norm, minibatch
 standard deviation, and resolutions above 32 px.
@@ -118,7 +118,7 @@ def images_at(images: torch.Tensor, resolution: int, alpha: float = 1.0) -> torc
     return alpha * small + (1 - alpha) * coarse
 
 
-class FadeIn:
+class StageBatches:
     """The data source of one growth stage for `train_gan`: real images at the models' resolution.
 
     Each `next_batch()` is one training step, so it also sets alpha = min(1, steps so far / fade_steps)
