@@ -33,3 +33,13 @@ def data_root() -> Path:
 def flower_photos(data_root) -> list[Path]:
     """Real flower photos from the shared Flowers-102 sample, in a stable order."""
     return sorted((data_root / "flowers-102" / "jpg").glob("image_*.jpg"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The bad-input catalogue's table (tests/test_api_catalogue.py), when it ran."""
+    import sys
+    module = sys.modules.get("test_api_catalogue")
+    table = module.catalogue_table() if module is not None else ""
+    if table:
+        terminalreporter.write_sep("-", "bad-input catalogue (issue 21)")
+        terminalreporter.write_line(table)
