@@ -196,7 +196,7 @@ def fit(run: Run, step_fn, callbacks=()) -> dict:
         raise KeyboardInterrupt(f"training interrupted at step {run.step}; run the same call again to resume")
     _call(callbacks, "on_end", run)
     if timer:  # the rehearsal's report: seconds per step and the full budget's projected time
-        timer.record(_phase_name(run), cfg.steps)
+        timer.record(_phase_name(run), getattr(cfg, "rehearsal_full_steps", None))
     return dict(run.history)
 
 
@@ -235,7 +235,10 @@ def configure(kind, config, overrides: dict):
     if unknown:
         raise TypeError(f"unknown setting(s) {unknown}; {kind.__name__} has: {', '.join(sorted(names))}")
     cfg = kind(**{**asdict(config or kind()), **overrides})
+    full = getattr(getattr(cfg, "steps", None), "full", None)  # rehearsal: a runtime.steps loop length's full value
     cfg.validate()
+    if full is not None:  # validate() made steps a plain int; keep the full value for the rehearsal's report
+        cfg.rehearsal_full_steps = full
     return cfg
 
 

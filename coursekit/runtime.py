@@ -84,8 +84,8 @@ def budget(full, quick):
 
 class RehearsalSteps(int):
     """A loop length cut for the rehearsal that remembers its full value (`.full`), so the training
-    loop that runs it can report the full budget's projected time. Arithmetic on it gives a plain int.
-    Saved (pickled, e.g. in a checkpoint) it is a plain int."""
+    loop that runs it can report the full budget's projected time. Other arithmetic gives a plain int.
+    Multiplied by a whole number it stays a cut loop; saved (pickled, e.g. in a checkpoint) it is a plain int."""
 
     def __new__(cls, value: int, full: int):
         obj = super().__new__(cls, value)
@@ -94,6 +94,13 @@ class RehearsalSteps(int):
 
     def __deepcopy__(self, memo):  # configs are copied with dataclasses.asdict: keep `.full`
         return self
+
+    def __mul__(self, times):  # k * steps, e.g. three stages' worth in one run: still a cut loop
+        if isinstance(times, int) and not isinstance(times, bool):
+            return RehearsalSteps(int(self) * times, self.full * times)
+        return int(self) * times
+
+    __rmul__ = __mul__
 
     def __reduce__(self):
         return int, (int(self),)
@@ -120,7 +127,7 @@ REHEARSAL_PHASES: list[dict] = []   # the phases this process timed in the rehea
 class StepTimer:
     """Times the steps of one training phase in the rehearsal, skipping the first (warm-up).
 
-    A loop calls `start()` before and `stop()` after each step, then `record(name, steps)`.
+    A loop calls `start()` before and `stop()` after each step, then `record(name, full_steps)`.
     On CUDA it synchronises around each step, so the time is the device's.
     """
 
@@ -141,12 +148,16 @@ class StepTimer:
         if self.count > 1:  # the first step pays for allocations, autotuning and lazy setup
             self.seconds += self._now() - self.began
 
-    def record(self, name: str, ran_steps: int) -> dict | None:
-        """Add the phase to REHEARSAL_PHASES (and `COURSEKIT_REHEARSAL_REPORT`, a JSON-lines file) and print it."""
+    def record(self, name: str, full: int | None) -> dict | None:
+        """Add the phase to REHEARSAL_PHASES (and `COURSEKIT_REHEARSAL_REPORT`, a JSON-lines file) and print it.
+
+        full: the phase's step count in the full budget (a `steps` value's `.full`), None if unknown.
+        """
         if self.count < 2:
+            print(f"rehearsal | {name}: {self.count} step ran, nothing to time "
+                  "(resumed from a checkpoint of an earlier rehearsal? set COURSEKIT_CHECKPOINTS to an empty folder)")
             return None
         per_step = self.seconds / (self.count - 1)
-        full = getattr(ran_steps, "full", None)   # set when the loop's length came from `steps`
         phase = {"phase": name, "timed_steps": self.count - 1, "seconds_per_step": per_step, "full_steps": full,
                  "projected_seconds": None if full is None else per_step * full}
         REHEARSAL_PHASES.append(phase)

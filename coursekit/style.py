@@ -329,7 +329,7 @@ def transfer(content, style, config: TransferConfig | None = None, *, extractor:
             opt.step(closure)
     bar.close()
     if timer:  # the rehearsal's report: seconds per step and the full budget's projected time
-        timer.record(f"style transfer: {optimizer}, {tuple(image.shape[-2:])} px", cfg.steps)
+        timer.record(f"style transfer: {optimizer}, {tuple(image.shape[-2:])} px", getattr(cfg, "rehearsal_full_steps", None))
     result = image.detach().clamp(0, 1)
     report(result)
     return result.cpu(), history

@@ -278,7 +278,7 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, config: ManyConfig | Non
         if snapshot_every and step % snapshot_every == 0:
             snapshot(step)
     if timer:  # the rehearsal's report: seconds per step and the full budget's projected time
-        timer.record(f"train_many: {R} toy GANs at once, batch {batch_size}", cfg.steps)
+        timer.record(f"train_many: {R} toy GANs at once, batch {batch_size}", getattr(cfg, "rehearsal_full_steps", None))
     settings = {k: v.tolist() for k, v in settings.items()}
     settings.update(fake_label=cfg.fake_label, g_loss=cfg.g_loss, batch_size=batch_size, steps=steps)
     return ManyRuns(G, D, seeds, settings, history, [None if s < 0 else s for s in diverged_at.tolist()],

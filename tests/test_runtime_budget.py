@@ -36,18 +36,19 @@ def test_sizes_are_full_in_the_rehearsal_and_loops_are_cut(switch):
     steps = ck.runtime.steps(full=20_000, quick=25)
     assert steps == ck.runtime.REHEARSAL_STEPS and steps.full == 20_000
     assert ck.runtime.steps(full=2, quick=1) == 2          # never longer than the full loop
-    assert type(steps // 4) is int                          # arithmetic gives a plain number
+    assert type(steps // 4) is int and type(steps + 1) is int   # arithmetic gives a plain number ...
+    assert 3 * steps == 9 and (3 * steps).full == 60_000 and (steps * 2).full == 40_000   # ... but k stages of it
     switch("1", None)
     assert ck.runtime.steps(full=20_000, quick=25) == 25 and ck.runtime.budget(full=64, quick=32) == 32
     switch(None, None)
     assert ck.runtime.steps(full=20_000, quick=25) == 20_000 and type(ck.runtime.steps(full=5, quick=1)) is int
 
 
-def test_a_cut_loop_keeps_its_full_length_through_a_config_and_saves_as_a_plain_int(switch):
+def test_a_config_keeps_a_cut_loops_full_length_and_a_checkpoint_saves_a_plain_int(switch):
     switch(None, "rehearsal")
     steps = ck.runtime.steps(full=5000, quick=20)
     cfg = ck.engine.configure(ck.engine.TrainConfig, None, {"steps": steps})   # copies through dataclasses.asdict
-    assert cfg.steps == 3 and cfg.steps.full == 5000
+    assert cfg.steps == 3 and cfg.rehearsal_full_steps == 5000
     assert type(pickle.loads(pickle.dumps(steps))) is int and type(copy.copy(steps)) is int
     assert json.dumps({"steps": steps}) == '{"steps": 3}'
 
