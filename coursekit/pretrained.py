@@ -27,6 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import runtime, storage
+from .checks import check_count, check_seed
 from .data import load_flowers102, load_mnist
 from .metrics.digits import accuracy
 from .metrics.flowers import STICK_SIZE, as_stick_input
@@ -47,6 +48,15 @@ class Shipped:
     make: Callable[[], nn.Module]
     train: Callable[[torch.device], tuple[dict, dict]]
 
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"name must be a file stem such as 'mnist_classifier', got {self.name!r}")
+        if not isinstance(self.sha256, str) or len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
+            raise ValueError(f"sha256 must be 64 lowercase hex digits (storage.sha256(path)), got {self.sha256!r}")
+        for field in ("make", "train"):
+            if not callable(getattr(self, field)):
+                raise TypeError(f"{field} must be callable, got {type(getattr(self, field)).__name__}")
+
     @property
     def path(self) -> Path:
         return WEIGHTS_DIR / f"{self.name}.pt"
@@ -57,6 +67,9 @@ def load_or_train(spec: Shipped, device: torch.device | str = "cpu", verbose: bo
 
     Prints one line saying which happened. Returns the model in eval mode on `device`.
     """
+    if not isinstance(spec, Shipped):
+        raise TypeError(f"spec must be a pretrained.Shipped (e.g. pretrained.MNIST_CLASSIFIER), got {type(spec).__name__}")
+    device = _device(device)
     model, source = spec.make(), None
     if spec.path.exists():
         if storage.sha256(spec.path) == spec.sha256:
@@ -84,6 +97,15 @@ def train_classifier(model: nn.Module, batches, epochs: int, opt: torch.optim.Op
     """Cross-entropy training, `epochs` passes over `batches` (yielding (images, labels) on the model's
     device), in the device's mixed precision. schedule: an lr scheduler stepped every batch;
     augment(images) -> images. Returns the model in eval mode on the CPU."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"opt must be a torch.optim.Optimizer, got {type(opt).__name__}")
+    epochs = check_count(epochs, "epochs")
+    if schedule is not None and not callable(getattr(schedule, "step", None)):
+        raise TypeError(f"schedule must be an lr scheduler (with .step()) or None, got {type(schedule).__name__}")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a function images -> images, or None, got {type(augment).__name__}")
     device = next(model.parameters()).device
     amp = runtime.amp_dtype(device)
     for _ in tqdm(range(epochs), desc=desc, unit="epoch"):
@@ -105,7 +127,7 @@ def train_mnist_classifier(device: torch.device, epochs: int = 3, seed: int = 0)
 
     Returns (state_dict on the CPU, info with the accuracy on the 10,000 held-out test digits).
     """
-    device = torch.device(device)
+    device, epochs, seed = _device(device), check_count(epochs, "epochs"), check_seed(seed)
     start = time.perf_counter()
     torch.manual_seed(seed)
     model = MNISTClassifier().to(device)
@@ -147,7 +169,7 @@ def train_flower_net(device: torch.device, epochs: int = 40, seed: int = 0) -> t
 
     Returns (state_dict on the CPU, info with the accuracy on the 1,020 held-out "val" photos).
     """
-    device = torch.device(device)
+    device, epochs, seed = _device(device), check_count(epochs, "epochs"), check_seed(seed)
     start = time.perf_counter()
     torch.manual_seed(seed)
     model = FlowerNet().to(device)
@@ -176,6 +198,18 @@ FLOWER_NET = Shipped(
 def flower_net(device: torch.device | str = "cpu", verbose: bool = True) -> FlowerNet:
     """The course's Flowers-102 CNN (the colour-image measuring stick, see `coursekit.metrics.flowers`)."""
     return load_or_train(FLOWER_NET, device, verbose)
+
+
+def _device(device) -> torch.device:
+    """A torch.device from a name such as "cpu" or "cuda:0" (or a torch.device), with a clear error otherwise."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a device name such as 'cpu' or 'cuda' (or a torch.device), got {device!r}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device must be a device name such as 'cpu', 'cuda' or 'mps', got {device!r}") from None
 
 
 SHIPPED = {spec.name: spec for spec in (MNIST_CLASSIFIER, FLOWER_NET)}

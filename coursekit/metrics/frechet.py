@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_finite
+
 
 def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between two (N, D) feature sets.
@@ -12,10 +14,13 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     (e.g. a collapsed generator).
     """
     for name, f in (("feats_a", feats_a), ("feats_b", feats_b)):
-        if f.dim() != 2 or len(f) < 2:
+        if not isinstance(f, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor (N, D) of features, got {type(f).__name__}")
+        if f.dim() != 2 or len(f) < 2 or f.shape[1] < 1:
             raise ValueError(f"{name} must be (N, D) with N >= 2 samples (a covariance needs two), got {tuple(f.shape)}")
-        if not torch.isfinite(f).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
+        if not f.is_floating_point():
+            raise ValueError(f"{name} must be float features (N, D), got dtype {f.dtype}")
+        check_finite(f, name)
     if feats_a.shape[1] != feats_b.shape[1]:
         raise ValueError(f"feature sizes differ: {feats_a.shape[1]} vs {feats_b.shape[1]} (same network and layer?)")
     a, b = feats_a.double(), feats_b.double()

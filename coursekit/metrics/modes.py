@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_number, check_positive
+
 
 def mode_coverage(samples: torch.Tensor, centers: torch.Tensor, sigma: float, min_share: float = 0.01,
                   radius_sigmas: float = 3.0) -> dict:
     """samples (N, 2), centers (K, 2) -> {"modes": covered modes, "high_quality": share in [0, 1], "counts": [K]}.
 
-    Non-finite samples (a diverged G) count as low quality.
+    Non-finite samples (a diverged G) count as low quality. Integer points are points too (taken as float).
     """
-    if samples.dim() != 2 or samples.shape[1] != centers.shape[1] or len(samples) == 0:
-        raise ValueError(f"samples must be (N, {centers.shape[1]}) with N >= 1, got {tuple(samples.shape)}")
-    samples, centers = samples.detach().float().cpu(), centers.float().cpu()
-    distance = torch.cdist(samples, centers)                     # (N, K)
+    centers = _check_points(centers, "centers", dims=2, finite=True)
+    samples = _check_points(samples, "samples", dims=2, width=centers.shape[1])
+    sigma, radius_sigmas = check_positive(sigma, "sigma"), check_positive(radius_sigmas, "radius_sigmas")
+    min_share = check_number(min_share, "min_share", low=0, high=1)
+    samples, centers = samples.detach().float().cpu(), centers.detach().float().cpu()
+    distance = torch.cdist(samples.nan_to_num(0.0), centers)     # (N, K); non-finite rows are dropped below
     nearest_distance, nearest = distance.min(1)                  # (N,)
     good = torch.isfinite(samples).all(1) & (nearest_distance <= radius_sigmas * sigma)
     counts = torch.bincount(nearest[good], minlength=len(centers))
@@ -34,6 +38,27 @@ def mode_coverage(samples: torch.Tensor, centers: torch.Tensor, sigma: float, mi
 
 
 def coverage_of_runs(samples: torch.Tensor, centers: torch.Tensor, sigma: float, **options) -> dict:
-    """samples (R, N, 2) from R runs -> {"modes": [R], "high_quality": [R]} (mode_coverage of each run)."""
+    """samples (R, N, 2) from R runs -> {"modes": [R], "high_quality": [R]} (mode_coverage of each run).
+
+    options: min_share, radius_sigmas (see mode_coverage)."""
+    samples = _check_points(samples, "samples", dims=3)
+    unknown = set(options) - {"min_share", "radius_sigmas"}
+    if unknown:
+        raise TypeError(f"coverage_of_runs takes the options min_share and radius_sigmas, got {sorted(unknown)}")
     stats = [mode_coverage(s, centers, sigma, **options) for s in samples]
     return {"modes": [s["modes"] for s in stats], "high_quality": [s["high_quality"] for s in stats]}
+
+
+def _check_points(x, name: str, *, dims: int, width: int | None = None, finite: bool = False) -> torch.Tensor:
+    """A real tensor of points (..., N, D) with `dims` dimensions, N >= 1 (and D == width when given)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of points, got {type(x).__name__}")
+    shape = "(N, D)" if dims == 2 else "(R, N, D)"
+    if x.dim() != dims or 0 in x.shape or (width is not None and x.shape[-1] != width):
+        want = shape if width is None else shape.replace("D", str(width))
+        raise ValueError(f"{name} must have shape {want} with no empty axis, got {tuple(x.shape)}")
+    if x.dtype == torch.bool or x.is_complex():
+        raise ValueError(f"{name} must hold real coordinates (float or int), got dtype {x.dtype}")
+    if finite and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x

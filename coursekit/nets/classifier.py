@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..checks import check_images
+from ..checks import check_count
+from .bernoulli import _check_batch
 
 FLOWER_SIZE = 32     # FlowerNet's input: 32x32 colour images
 
@@ -31,10 +32,11 @@ class MNISTClassifier(nn.Module):
         self.head = nn.Linear(128, 10)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, channels=1, size=28)
-        return self.body(x)
+        """x (B, 1, 28, 28) float in [-1, 1] -> (B, 128). Shape and dtype are checked (no host sync)."""
+        return self.body(_check_batch(x, "x", channels=1, size=28))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 1, 28, 28) float in [-1, 1] -> logits (B, 10)."""
         return self.head(self.features(x))
 
 
@@ -46,6 +48,7 @@ class FlowerNet(nn.Module):
 
     def __init__(self, classes: int = 102):
         super().__init__()
+        classes = check_count(classes, "classes")
 
         def block(c_in, c_out):  # (B, c_in, H, W) -> (B, c_out, H/2, W/2)
             return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
@@ -55,10 +58,9 @@ class FlowerNet(nn.Module):
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(128, classes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or tuple(x.shape[1:]) != (3, FLOWER_SIZE, FLOWER_SIZE):
-            raise ValueError(f"FlowerNet expects (B, 3, {FLOWER_SIZE}, {FLOWER_SIZE}) in [-1, 1] "
-                             f"(use metrics.flowers.as_stick_input), got {tuple(x.shape)}")
-        return self.body(x)
+        """x (B, 3, 32, 32) float in [-1, 1] -> (B, 128). Other sizes: metrics.flowers.as_stick_input downscales."""
+        return self.body(_check_batch(x, "x", channels=3, size=FLOWER_SIZE))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, 32, 32) float in [-1, 1] -> logits (B, classes)."""
         return self.head(self.features(x))

@@ -4,6 +4,10 @@ Digits are binarized (`coursekit.nets.bernoulli`); every PixelCNN has `loss(x) -
 NLL}` for `coursekit.train.train_likelihood` (x: the [-1, 1] batch) and `nll(x_bin) -> (B,)` nats
 per image. The gated net has two stacks: the *vertical* stack sees the rows above a pixel, the
 *horizontal* stack the pixels left of it in its own row; "horizontal" always means that stack.
+
+Every forward checks its input's shape and dtype (no host sync: forwards run every training step;
+NaN in gives NaN out, as torch's layers); `nll` also checks that x_bin is binary (one host sync).
+A PixelCNN is convolutional, so it models binary images of any size (H, W >= 1).
 """
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bernoulli import bernoulli_nll, binarize
+from ..checks import check_choice, check_count
+from .bernoulli import _check_batch, _check_binary, _draw_binary, _nll
 
 
 # ---------------------------------------------------------------- masked convolution
@@ -22,8 +27,8 @@ def causal_mask(kernel_size: int, mask_type: str) -> torch.Tensor:
     first layer) also hides the centre (a pixel must not see itself); mask "B" (later layers)
     shows it (there the centre holds features of earlier pixels only).
     """
-    if mask_type not in ("A", "B"):
-        raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
+    kernel_size = _check_odd(kernel_size, "kernel_size")
+    check_choice(mask_type, "mask_type", ("A", "B"))
     mask = torch.ones(kernel_size, kernel_size)
     c = kernel_size // 2
     mask[c, c + (mask_type == "B"):] = 0   # right of the centre (and the centre itself for A)
@@ -40,13 +45,16 @@ class MaskedConv2d(nn.Conv2d):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, mask_type: str = "B", **kwargs):
-        if kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        in_channels, out_channels = check_count(in_channels, "in_channels"), check_count(out_channels, "out_channels")
+        kernel_size = _check_odd(kernel_size, "kernel_size")
+        mask = causal_mask(kernel_size, mask_type)
         super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2, **kwargs)
         self.mask_type = mask_type
-        self.register_buffer("mask", causal_mask(kernel_size, mask_type))
+        self.register_buffer("mask", mask)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, in_channels, H, W) float -> (B, out_channels, H, W)."""
+        _check_batch(x, "x", channels=self.in_channels, size=None)
         return self._conv_forward(x, self.weight * self.mask, self.bias)
 
 
@@ -55,12 +63,18 @@ class _Autoregressive(nn.Module):
     """What every PixelCNN shares: forward(x_bin) -> logits of p(x_ij = 1 | pixels before ij)."""
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """x: the [-1, 1] batch (binarized here). "loss" = exact -log p(x) in nats per image."""
-        return {"loss": self.nll(binarize(x)).mean()}
+        """x: the [-1, 1] batch (B, 1, H, W), binarized here. "loss" = exact -log p(x) in nats per image.
+
+        Called every training step: shape and dtype are checked, values are not (that needs a host
+        sync); NaN pixels give a NaN loss, which the engine's divergence check stops at."""
+        x_bin = _draw_binary(_check_batch(x, "x", size=None))
+        return {"loss": _nll(self(x_bin), x_bin).mean()}
 
     def nll(self, x_bin: torch.Tensor) -> torch.Tensor:
-        """Exact -log p(x) (B,) in nats: the chain rule, Σ_ij -log p(x_ij | x_<ij)."""
-        return bernoulli_nll(self(x_bin), x_bin)
+        """Exact -log p(x) (B,) in nats of binary images x_bin (B, 1, H, W), 0.0 / 1.0 (checked):
+        the chain rule, Σ_ij -log p(x_ij | x_<ij)."""
+        _check_binary(x_bin, size=None)
+        return _nll(self(x_bin), x_bin)
 
     def sample(self, n: int, generator: torch.Generator | None = None,
                size: tuple[int, int] = (28, 28)) -> torch.Tensor:
@@ -78,8 +92,10 @@ def sample_pixel_by_pixel(model: nn.Module, n: int, generator: torch.Generator |
     (causality), so each pass sees only rows 0..i. All uniforms are drawn up front from
     `generator`, so another sampler with the same draws must give the same images.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a PixelCNN (an nn.Module), got {type(model).__name__}")
+    n, (H, W) = _check_sampling(n, generator, size)
     device = next(model.parameters()).device
-    H, W = size
     x = torch.zeros(n, 1, H, W, device=device)
     u = torch.rand(n, H, W, generator=generator).to(device)
     for i in range(H):
@@ -99,12 +115,14 @@ class PixelCNN(_Autoregressive):
 
     def __init__(self, channels: int = 64, layers: int = 7):
         super().__init__()
+        channels, layers = check_count(channels, "channels"), check_count(layers, "layers", minimum=0)
         self.input = MaskedConv2d(1, channels, 7, "A")
         self.blocks = nn.ModuleList(MaskedConv2d(channels, channels, 3, "B") for _ in range(layers))
         self.output = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 1), nn.ReLU(), nn.Conv2d(channels, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.input(x)
+        """x_bin (B, 1, H, W) -> logits (B, 1, H, W)."""
+        h = self.input(_check_batch(x, "x", size=None))
         for block in self.blocks:
             h = h + block(F.relu(h))
         return self.output(h)
@@ -121,6 +139,9 @@ class StackConv(nn.Conv2d):
 
     def __init__(self, in_channels: int, out_channels: int, kind: str, kernel_size: int = 3,
                  first: bool = False, dilation: int = 1):
+        in_channels, out_channels = check_count(in_channels, "in_channels"), check_count(out_channels, "out_channels")
+        kernel_size, dilation = _check_odd(kernel_size, "kernel_size"), check_count(dilation, "dilation")
+        check_choice(kind, "kind", ("vertical", "horizontal"))
         c, pad = kernel_size // 2, dilation * (kernel_size // 2)
         if kind == "vertical":
             mask = torch.ones(kernel_size, kernel_size)
@@ -130,12 +151,12 @@ class StackConv(nn.Conv2d):
             mask = torch.ones(1, kernel_size)
             mask[0, c + (0 if first else 1):] = 0
             super().__init__(in_channels, out_channels, (1, kernel_size), padding=(0, pad), dilation=dilation)
-        else:
-            raise ValueError(f"kind must be 'vertical' or 'horizontal', got {kind!r}")
         self.kind = kind
         self.register_buffer("mask", mask)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, in_channels, H, W) float -> (B, out_channels, H, W)."""
+        _check_batch(x, "x", channels=self.in_channels, size=None)
         return self._conv_forward(x, self.weight * self.mask, self.bias)
 
 
@@ -148,6 +169,8 @@ class GatedLayer(nn.Module):
 
     def __init__(self, channels: int, dilation: int = 1):
         super().__init__()
+        channels = check_count(channels, "channels")
+        self.channels = channels
         self.vertical = StackConv(channels, 2 * channels, "vertical", dilation=dilation)
         self.horizontal = StackConv(channels, 2 * channels, "horizontal", dilation=dilation)
         self.v_to_h = nn.Conv2d(2 * channels, 2 * channels, 1)
@@ -159,15 +182,23 @@ class GatedLayer(nn.Module):
         return torch.tanh(a) * torch.sigmoid(b)
 
     def forward_vertical(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """v -> (v', the 2C vertical features the horizontal stack receives)."""
+        """v (B, C, H, W) -> (v', the 2C vertical features (B, 2C, H, W) the horizontal stack receives)."""
+        _check_batch(v, "v", channels=self.channels, size=None)
         v_feat = self.vertical(v)
         return self.gate(v_feat), self.v_to_h(v_feat)
 
     def forward_horizontal(self, h: torch.Tensor, from_v: torch.Tensor) -> torch.Tensor:
-        """h, the vertical features for the same rows -> h' (residual)."""
+        """h (B, C, H, W), the vertical features (B, 2C, H, W) for the same rows -> h' (B, C, H, W) (residual)."""
+        _check_batch(h, "h", channels=self.channels, size=None)
+        _check_batch(from_v, "from_v", channels=2 * self.channels, size=None)
+        _check_same_pixels(("h", h), ("from_v", from_v))
         return h + self.h_out(self.gate(self.horizontal(h) + from_v))
 
     def forward(self, v: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """v, h (B, C, H, W) -> v', h' (B, C, H, W)."""
+        _check_batch(v, "v", channels=self.channels, size=None)
+        _check_batch(h, "h", channels=self.channels, size=None)
+        _check_same_pixels(("v", v), ("h", h))
         v_new, from_v = self.forward_vertical(v)
         return v_new, self.forward_horizontal(h, from_v)
 
@@ -183,14 +214,18 @@ class GatedPixelCNN(_Autoregressive):
 
     def __init__(self, channels: int = 64, dilations: tuple[int, ...] = (1, 2, 1, 4, 1, 2, 1)):
         super().__init__()
+        channels = check_count(channels, "channels")
+        if isinstance(dilations, (str, bytes)) or not hasattr(dilations, "__iter__"):
+            raise TypeError(f"dilations must be a tuple of whole numbers >= 1, one per gated layer, got {dilations!r}")
+        dilations = tuple(check_count(d, "dilations") for d in dilations)
         self.v_in = StackConv(1, channels, "vertical", kernel_size=3, first=True)
         self.h_in = StackConv(1, channels, "horizontal", kernel_size=3, first=True)
         self.layers = nn.ModuleList(GatedLayer(channels, d) for d in dilations)
         self.output = nn.Sequential(nn.ELU(), nn.Conv2d(channels, channels, 1), nn.ELU(), nn.Conv2d(channels, 1, 1))
 
     def vertical_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """x (B, 1, H, W) -> for each layer, the vertical features it passes to the horizontal stack."""
-        v, out = self.v_in(x), []
+        """x (B, 1, H, W) -> for each layer, the vertical features (B, 2C, H, W) it passes to the horizontal stack."""
+        v, out = self.v_in(_check_batch(x, "x", size=None)), []
         for layer in self.layers:
             v, from_v = layer.forward_vertical(v)
             out.append(from_v)
@@ -198,12 +233,19 @@ class GatedPixelCNN(_Autoregressive):
 
     def row_logits(self, x: torch.Tensor, from_v: list[torch.Tensor]) -> torch.Tensor:
         """x (B, 1, R, W), the vertical features for the same rows -> the horizontal stack -> logits (B, 1, R, W)."""
+        if not isinstance(from_v, (list, tuple)) or len(from_v) != len(self.layers):
+            raise ValueError(f"from_v must be a list of {len(self.layers)} tensors, one per gated layer "
+                             "(what vertical_features(x) returns)")
+        _check_batch(x, "x", size=None)
+        for fv in from_v:
+            _check_same_pixels(("x", x), ("from_v", fv))
         h = self.h_in(x)
         for layer, fv in zip(self.layers, from_v):
             h = layer.forward_horizontal(h, fv)
         return self.output(h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x_bin (B, 1, H, W) -> logits (B, 1, H, W)."""
         return self.row_logits(x, self.vertical_features(x))
 
     @torch.inference_mode()
@@ -212,8 +254,8 @@ class GatedPixelCNN(_Autoregressive):
         """n images (n, 1, H, W) float {0, 1} on the CPU; the same draws as `sample_pixel_by_pixel`,
         but H passes of the vertical stack (rows 0..i) and H·W passes of the horizontal one on one
         row (columns 0..j)."""
+        n, (H, W) = _check_sampling(n, generator, size)
         device = next(self.parameters()).device
-        H, W = size
         x = torch.zeros(n, 1, H, W, device=device)
         u = torch.rand(n, H, W, generator=generator).to(device)
         for i in range(H):
@@ -222,6 +264,32 @@ class GatedPixelCNN(_Autoregressive):
                 logits = self.row_logits(x[:, :, i: i + 1, : j + 1], [f[..., : j + 1] for f in from_v])
                 x[:, 0, i, j] = (u[:, i, j] < torch.sigmoid(logits.float()[:, 0, 0, j])).float()
         return x.cpu()
+
+
+def _check_same_pixels(a: tuple[str, torch.Tensor], b: tuple[str, torch.Tensor]) -> None:
+    """Two feature maps of the same images and pixels: equal batch size, H and W (sync-free)."""
+    (name_a, x_a), (name_b, x_b) = a, b
+    if not isinstance(x_b, torch.Tensor) or x_b.dim() != 4 or (x_a.shape[0], *x_a.shape[2:]) != (x_b.shape[0], *x_b.shape[2:]):
+        got = tuple(x_b.shape) if isinstance(x_b, torch.Tensor) else type(x_b).__name__
+        raise ValueError(f"{name_a} and {name_b} must cover the same images and pixels (B, ·, H, W): "
+                         f"{name_a} is {tuple(x_a.shape)}, {name_b} is {got}")
+
+
+def _check_odd(kernel_size, name: str) -> int:
+    kernel_size = check_count(kernel_size, name)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"{name} must be odd (a kernel with a centre pixel), got {kernel_size}")
+    return kernel_size
+
+
+def _check_sampling(n, generator, size) -> tuple[int, tuple[int, int]]:
+    """n a whole number >= 1, generator None or a torch.Generator, size (H, W) whole numbers >= 1."""
+    n = check_count(n, "n")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if isinstance(size, (str, bytes)) or not hasattr(size, "__len__") or len(size) != 2:
+        raise ValueError(f"size must be (H, W), two whole numbers >= 1, got {size!r}")
+    return n, (check_count(size[0], "size"), check_count(size[1], "size"))
 
 
 __all__ = ["causal_mask", "MaskedConv2d", "PixelCNN", "StackConv", "GatedLayer", "GatedPixelCNN", "sample_pixel_by_pixel"]

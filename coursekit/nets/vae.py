@@ -4,13 +4,17 @@ Both follow one convention: `encode(x)` -> code, `decode(z)` -> the decoder's ou
 `forward(x)` reconstructs x (pixel intensities / probabilities in [0, 1]). The VAE trains on
 binarized digits (`coursekit.nets.bernoulli`): `loss(x) -> {"loss": -ELBO, ...}` for
 `coursekit.train.train_likelihood` (x: the [-1, 1] batch) and `nll(x_bin) -> (B,)` nats per image.
+
+Inputs are checked for shape and dtype in every method (no host sync, so the training step stays
+sync-free); `nll` and `elbo_terms` also check that x_bin is binary (0.0 / 1.0, one host sync).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .bernoulli import bernoulli_nll, binarize
+from ..checks import check_count
+from .bernoulli import _check_batch, _check_binary, _draw_binary, _nll
 from .layers import mlp
 
 
@@ -24,24 +28,25 @@ class Autoencoder(nn.Module):
 
     def __init__(self, z_dim: int = 32, hidden: tuple[int, ...] = (512, 256)):
         super().__init__()
-        self.z_dim = z_dim
+        self.z_dim, hidden = _check_sizes(z_dim, hidden)
         self.encoder = nn.Sequential(nn.Flatten(), mlp([784, *hidden, z_dim]))
         self.decoder = mlp([z_dim, *reversed(hidden), 784])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 1, 28, 28) in [-1, 1] -> z (B, z_dim)."""
-        return self.encoder(x)
+        return self.encoder(_check_batch(x, "x"))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, z_dim) -> images (B, 1, 28, 28) in [0, 1]."""
-        return torch.sigmoid(self.decoder(z)).view(-1, 1, 28, 28)
+        return torch.sigmoid(self.decoder(_check_codes(z, self.z_dim))).view(-1, 1, 28, 28)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 1, 28, 28) -> its reconstruction (B, 1, 28, 28) in [0, 1]."""
         return self.decode(self.encode(x))
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        target = (x.float() + 1) / 2                                     # [-1, 1] -> [0, 1]
+        """x: the [-1, 1] batch (B, 1, 28, 28). "loss" = the squared error per image on intensities in [0, 1]."""
+        target = (_check_batch(x, "x").float() + 1) / 2                                     # [-1, 1] -> [0, 1]
         recon = (self(x).float() - target).pow(2).flatten(1).sum(1).mean()
         return {"loss": recon}
 
@@ -58,7 +63,7 @@ class VAE(nn.Module):
 
     def __init__(self, z_dim: int = 32, hidden: tuple[int, ...] = (512, 256)):
         super().__init__()
-        self.z_dim = z_dim
+        self.z_dim, hidden = _check_sizes(z_dim, hidden)
         self.body = nn.Sequential(nn.Flatten(), mlp([784, *hidden]), nn.ReLU())
         self.mean = nn.Linear(hidden[-1], z_dim)
         self.log_var = nn.Linear(hidden[-1], z_dim)
@@ -66,12 +71,12 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, 1, 28, 28) in {0, 1} -> (μ, log σ²), each (B, z_dim)."""
-        h = self.body(x)
+        h = self.body(_check_batch(x, "x"))
         return self.mean(h), self.log_var(h)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, z_dim) -> Bernoulli logits (B, 1, 28, 28)."""
-        return self.decoder(z).view(-1, 1, 28, 28)
+        return self.decoder(_check_codes(z, self.z_dim)).view(-1, 1, 28, 28)
 
     def mean_image(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, z_dim) -> pixel probabilities (B, 1, 28, 28) in [0, 1] (the decoder's mean image)."""
@@ -88,13 +93,19 @@ class VAE(nn.Module):
 
     def elbo_terms(self, x_bin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x_bin (B, 1, 28, 28) in {0, 1} -> (reconstruction NLL (B,), KL (B,)) with one z per image."""
+        return self._elbo_terms(_check_binary(x_bin))
+
+    def _elbo_terms(self, x_bin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, log_var = self.encode(x_bin)
         z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)    # the reparameterisation
-        return bernoulli_nll(self.decode(z), x_bin), self.kl(mean, log_var)
+        return _nll(self.decode(z), x_bin), self.kl(mean, log_var)
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """x: the [-1, 1] batch (binarized here). "loss" = -ELBO in nats per image."""
-        recon, kl = self.elbo_terms(binarize(x))
+        """x: the [-1, 1] batch (B, 1, 28, 28), binarized here. "loss" = -ELBO in nats per image.
+
+        Called every training step: shape and dtype are checked, values are not (that needs a host
+        sync); NaN pixels give a NaN loss, which the engine's divergence check stops at."""
+        recon, kl = self._elbo_terms(_draw_binary(_check_batch(x, "x")))
         recon, kl = recon.mean(), kl.mean()
         return {"loss": recon + kl, "recon": recon, "kl": kl}
 
@@ -107,7 +118,29 @@ class VAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
         """n digits from z ~ N(0, I): (n, 1, 28, 28) float on the CPU, the probabilities p(x=1|z) in [0, 1]
         (or, with binary=True, a Bernoulli draw from them)."""
+        n = check_count(n, "n")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         device = self.mean.weight.device
         z = torch.randn(n, self.z_dim, generator=generator).to(device)
         p = self.mean_image(z).float().cpu()
         return torch.bernoulli(p, generator=generator) if binary else p
+
+
+def _check_sizes(z_dim, hidden) -> tuple[int, tuple[int, ...]]:
+    """z_dim a whole number >= 1, hidden a non-empty sequence of them."""
+    z_dim = check_count(z_dim, "z_dim")
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__len__") or len(hidden) == 0:
+        raise ValueError(f"hidden must be a non-empty tuple of layer widths, e.g. (512, 256), got {hidden!r}")
+    return z_dim, tuple(check_count(h, "hidden") for h in hidden)
+
+
+def _check_codes(z, z_dim: int) -> torch.Tensor:
+    """Sync-free checks of codes z for decode: a float tensor (B, z_dim), B >= 1."""
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"z must be a torch.Tensor (B, {z_dim}), got {type(z).__name__}")
+    if z.dim() != 2 or z.shape[1] != z_dim or len(z) == 0:
+        raise ValueError(f"z must have shape (B, {z_dim}) with B >= 1, got {tuple(z.shape)}")
+    if not z.is_floating_point():
+        raise ValueError(f"z must be a float tensor, got dtype {z.dtype}")
+    return z
