@@ -6,9 +6,11 @@ device once; a batch is one index operation and one scale to [-1, 1], done on th
 """
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
-from .checks import check_images
+from .checks import check_count, check_images, check_seed, check_tensor
 
 
 class DeviceBatches:
@@ -29,15 +31,19 @@ class DeviceBatches:
                  device: str | torch.device = "cpu", *, shuffle: bool = True, seed: int = 0,
                  dtype: torch.dtype = torch.float32):
         check_images(images, dtype=torch.uint8)
-        if labels is not None and labels.shape != (len(images),):
-            raise ValueError(f"labels must have shape ({len(images)},), got {tuple(labels.shape)}")
-        if not 0 < batch_size <= len(images):
+        if labels is not None:
+            check_tensor(labels, "labels", dims=1)
+            if labels.is_floating_point() or labels.shape != (len(images),):
+                raise ValueError(f"labels must be whole class indices shaped ({len(images)},), one per image, "
+                                 f"got {labels.dtype} {tuple(labels.shape)}")
+        batch_size = check_count(batch_size, "batch_size")
+        if batch_size > len(images):
             raise ValueError(f"batch_size must be in 1..{len(images)} (the data set size), got {batch_size}")
         self.device = torch.device(device)
         self.images = images.to(self.device)  # copied to the device once
         self.labels = None if labels is None else labels.to(self.device, torch.int64)
-        self.batch_size, self.shuffle, self.dtype = batch_size, shuffle, dtype
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.batch_size, self.shuffle, self.dtype, self.seed = batch_size, shuffle, dtype, check_seed(seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
         self.epoch, self.position, self.order = 0, 0, None
 
     def __len__(self) -> int:
@@ -66,6 +72,17 @@ class DeviceBatches:
         self.order = (torch.randperm(n, device=self.device, generator=self.generator) if self.shuffle
                       else torch.arange(n, device=self.device))
         self.position = 0
+
+    def fingerprint(self) -> dict:
+        """What identifies this data stream, for a checkpoint to tell it from another: the number and shape
+        of the images, a SHA-256 of 64 images (and labels) spread over the set, the batch size, shuffling
+        and its seed. Cheap: one copy of 64 images to the CPU."""
+        picked = torch.linspace(0, len(self.images) - 1, min(64, len(self.images))).long().to(self.device)
+        digest = hashlib.sha256(self.images[picked].cpu().numpy().tobytes())
+        if self.labels is not None:
+            digest.update(self.labels[picked].cpu().numpy().tobytes())
+        return {"images": len(self.images), "image_shape": list(self.images.shape[1:]), "batch_size": self.batch_size,
+                "sample_sha256": digest.hexdigest()[:16], "shuffle": self.shuffle, "shuffle_seed": self.seed}
 
     def state_dict(self) -> dict:
         """Where the iterator is: epoch, position, this epoch's order and the shuffling RNG."""

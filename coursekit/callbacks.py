@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from . import runtime, storage
+from .checks import check_count, check_tensor
 from .nets import sample
 from .plot import LivePlot
 
@@ -42,11 +43,22 @@ class Checkpoint:
     """
 
     def __init__(self, run_name: str, every: int = 1000, resume: bool = True, folder: str | Path | None = None):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a whole number >= 1, got {every!r}")
+        every = check_count(every, "every")
+        if not isinstance(run_name, str) or not run_name.strip() or any(c in run_name for c in '/\\:'):
+            raise ValueError(f"run_name must be a non-empty name without / \\ or : (it names a folder), got {run_name!r}")
+        if folder is not None and (isinstance(folder, bool) or not isinstance(folder, (str, os.PathLike))):
+            raise TypeError(f"folder must be a path (str or pathlib.Path) or None, got {type(folder).__name__}")
         folder = Path(folder) if folder else runtime.checkpoint_dir(run_name)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise NotADirectoryError(f"folder: cannot make the checkpoint folder {folder}: it, or a folder above it, "
+                                     "is a file") from None
         self.path, self.previous = folder / "last.pt", folder / "previous.pt"
+        for path in (self.path, self.previous):
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a folder, where the checkpoint file goes: move or delete it "
+                                        f"(or pass another folder)")
         self.every, self.resume, self.saved_step = every, resume, 0
 
     def on_start(self, run) -> None:
@@ -114,8 +126,9 @@ def _check_same_run(run, state: dict, path: Path) -> None:
         detail = _first_difference(saved["shapes"], now["shapes"]) if saved["models"] == now["models"] else \
             f"models {saved['models']} vs now {now['models']}"
         raise storage.CheckpointError(f"{path} holds another architecture ({detail}). {where}")
-    if saved["data"] != now["data"]:
-        changed = {k: (saved["data"].get(k), v) for k, v in now["data"].items() if saved["data"].get(k) != v}
+    # keys an older checkpoint lacks (it was saved before coursekit stored them) cannot be compared
+    changed = {k: (saved["data"][k], v) for k, v in now["data"].items() if k in saved["data"] and saved["data"][k] != v}
+    if changed:
         text = ", ".join(f"{k} {a} -> now {b}" for k, (a, b) in changed.items())
         raise storage.CheckpointError(f"{path} was trained on other data ({text}). {where}")
     config = asdict(run.config)
@@ -146,7 +159,8 @@ class FixedNoiseSamples:
     """
 
     def __init__(self, z: torch.Tensor, every: int = 500):
-        self.z, self.every, self.frames = z, every, []
+        self.z = check_tensor(z, "z", dims=2, floating=True)
+        self.every, self.frames = check_count(every, "every"), []
 
     def on_log(self, run) -> None:
         if not self.frames or run.step - self.frames[-1][0] >= self.every:
@@ -161,6 +175,9 @@ class LiveGANPlot:
     """Live curves of the losses and of mean D(x), D(G(z)), plus the latest fixed-noise samples."""
 
     def __init__(self, samples: FixedNoiseSamples | None = None, every: int = 1):
+        if samples is not None and not isinstance(samples, FixedNoiseSamples):
+            raise TypeError(f"samples must be a FixedNoiseSamples callback or None, got {type(samples).__name__}")
+        every = check_count(every, "every")
         self.samples = samples
         self.live = LivePlot({"losses": ["loss_d", "loss_g"], "mean D output (ideal 0.5)": ["d_real", "d_fake"]},
                              with_images=samples is not None, every=every)
@@ -181,12 +198,21 @@ class Evaluate:
     """
 
     def __init__(self, fn, every: int = 1000, model: str = "G"):
-        self.fn, self.every, self.model, self.records = fn, every, model, []
+        if not callable(fn):
+            raise TypeError(f"fn must be a callable fn(model) -> dict of numbers (e.g. a DigitQuality), got {fn!r}")
+        if not isinstance(model, str) or not model:
+            raise ValueError(f"model must name one of the run's models ('G' for a GAN, 'model' otherwise), got {model!r}")
+        self.fn, self.every, self.model, self.records = fn, check_count(every, "every"), model, []
+
+    def _evaluate(self, run) -> None:
+        if self.model not in run.models:
+            raise ValueError(f"Evaluate(model={self.model!r}): this run's models are {sorted(run.models)}")
+        self.records.append({"step": run.step, **self.fn(run.models[self.model])})
 
     def on_log(self, run) -> None:
         if not self.records or run.step - self.records[-1]["step"] >= self.every:
-            self.records.append({"step": run.step, **self.fn(run.models[self.model])})
+            self._evaluate(run)
 
     def on_end(self, run) -> None:
         if not self.records or self.records[-1]["step"] != run.step:
-            self.records.append({"step": run.step, **self.fn(run.models[self.model])})
+            self._evaluate(run)

@@ -31,11 +31,11 @@ class DataError(RuntimeError):
 # ---------------------------------------------------------------- numbers
 def check_count(value, name: str, *, minimum: int = 1) -> int:
     """`value` as an int >= minimum (a whole float such as 1e4 is taken as 10000);
-    ValueError/TypeError for bools, fractions such as 2.5, NaN, strings."""
+    ValueError for bools, fractions such as 2.5, NaN, strings."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number >= {minimum}, got {value!r} ({type(value).__name__})")
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r} ({type(value).__name__})")
     if value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
@@ -45,13 +45,13 @@ def check_number(value, name: str, *, low: float | None = None, high: float | No
                  low_open: bool = False, high_open: bool = False, optional: bool = False) -> float | None:
     """`value` as a finite float in [low, high] (an open end with low_open / high_open); None passes if `optional`.
 
-    ValueError/TypeError for bools, strings, NaN, infinities and values out of range.
+    ValueError for bools, strings, NaN, infinities and values out of range.
     """
     if value is None and optional:
         return None
     wanted = _describe_range(low, high, low_open, high_open) + (" or None" if optional else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {wanted}, got {value!r} ({type(value).__name__})")
+        raise ValueError(f"{name} must be {wanted}, got {value!r} ({type(value).__name__})")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
@@ -70,7 +70,7 @@ def check_positive(value, name: str, *, optional: bool = False) -> float | None:
 def check_seed(value, name: str = "seed") -> int:
     """A seed for torch.Generator.manual_seed: a whole number (negative ones are fine)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number, got {value!r} ({type(value).__name__})")
+        raise ValueError(f"{name} must be a whole number, got {value!r} ({type(value).__name__})")
     return int(value)
 
 
@@ -120,11 +120,13 @@ def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
 
 def check_images(x, name: str = "images", *, channels: int | tuple[int, ...] | None = None,
                  size: int | tuple[int, int] | None = None, dtype: torch.dtype | None = None,
-                 min_size: int = 1, allow_empty: bool = False, finite: bool = False) -> torch.Tensor:
+                 min_size: int = 1, allow_empty: bool = False, finite: bool = False,
+                 floating: bool = False) -> torch.Tensor:
     """Raise unless `x` is a batch of images shaped (N, C, H, W) with N >= 1.
 
     `channels` (one number or the allowed ones), `size` (an int for square H = W, or (H, W)),
-    `dtype` and `min_size` (smallest H and W) are checked when given; `finite`: no NaN or infinite
+    `dtype` and `min_size` (smallest H and W) are checked when given; `floating`: any float dtype
+    (what a network's layers take); `finite`: no NaN or infinite
     value (a host sync, so model forwards, called every training step, leave it off).
     """
     expected = _describe(channels, size)
@@ -145,6 +147,8 @@ def check_images(x, name: str = "images", *, channels: int | tuple[int, ...] | N
         raise ValueError(f"{name} must be at least {min_size}x{min_size} pixels, got {h}x{w}")
     if dtype is not None and x.dtype != dtype:
         raise ValueError(f"{name} must have dtype {dtype}, got {x.dtype}")
+    if floating and not x.is_floating_point():
+        raise ValueError(f"{name} must be float images (uint8 0-255 pixels: x / 127.5 - 1), got dtype {x.dtype}")
     if n == 0 and not allow_empty:
         raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)}): nothing to work on")
     return check_finite(x, name) if finite else x
@@ -181,6 +185,38 @@ def to_signed_unit(x: torch.Tensor, name: str = "images", *, value_range: tuple[
                       "if they are [0, 1] images, pass value_range=(0, 1)", stacklevel=3)
     x = x.float()
     return x if (low, high) == (-1.0, 1.0) else (x - low) * (2 / (high - low)) - 1
+
+
+def check_z(z, z_dim: int, name: str = "z") -> torch.Tensor:
+    """Noise vectors for a generator: a float tensor (B, z_dim), B >= 1 (no host sync)."""
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor shaped (B, {z_dim}), got {type(z).__name__}")
+    if z.dim() != 2 or z.shape[1] != z_dim or len(z) == 0 or not z.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor shaped (B, {z_dim}) with B >= 1 (e.g. torch.randn(16, {z_dim})), "
+                         f"got {z.dtype} {tuple(z.shape)}")
+    return z
+
+
+def check_widths(values, name: str) -> tuple[int, ...]:
+    """A non-empty sequence of layer widths, each a whole number >= 1."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name} must be a tuple of whole numbers >= 1, got {values!r}")
+    values = tuple(values)
+    if not values:
+        raise ValueError(f"{name} must name at least one width, got an empty tuple")
+    return tuple(check_count(v, name) for v in values)
+
+
+def check_device(device, name: str = "device") -> torch.device:
+    """A torch.device from "cpu", "cuda", "cuda:0", "mps" or a torch.device."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise ValueError(f"{name} must be a device name such as 'cpu' or 'cuda', or a torch.device, got {device!r}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"{name} must be a device name such as 'cpu', 'cuda' or 'mps', got {device!r}") from None
 
 
 def check_labels(labels, name: str, *, n: int, classes: int) -> torch.Tensor:

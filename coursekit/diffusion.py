@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_count, check_finite, check_images, check_labels, check_number, check_positive
 from .engine import Run, TrainConfig, adam, backward_and_step, configure, fit, resolve_precision
 
 
@@ -37,7 +38,7 @@ class NoiseSchedule:
             raise ValueError(f"betas must be a non-empty 1-d tensor, got {betas!r:.80}")
         betas = betas.double().cpu()
         if not torch.isfinite(betas).all() or not ((betas > 0) & (betas < 1)).all():
-            raise ValueError("every beta must be in (0, 1): a noise step adds some noise and keeps some signal")
+            raise ValueError("betas: every beta must be in (0, 1): a noise step adds some noise and keeps some signal")
         self.betas = betas
         self.alphas = 1 - betas
         self.alpha_bars = torch.cumprod(self.alphas, 0)
@@ -46,15 +47,17 @@ class NoiseSchedule:
     def T(self) -> int:
         return len(self.betas)
 
-    def at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    def _at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """values[t] shaped (B, 1, 1, 1) in `like`'s dtype and device, to broadcast over images."""
         return values.to(like.device)[t.to(like.device)].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
 
 
 def linear_schedule(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> NoiseSchedule:
     """Ho et al.'s schedule: β rising linearly from 1e-4 to 0.02 over T = 1000 steps."""
-    _check_count(T, "T")
-    if not 0 < beta_start <= beta_end < 1:
+    T = check_count(T, "T")
+    beta_start = check_number(beta_start, "beta_start", low=0, high=1, low_open=True, high_open=True)
+    beta_end = check_number(beta_end, "beta_end", low=0, high=1, low_open=True, high_open=True)
+    if not beta_start <= beta_end:
         raise ValueError(f"need 0 < beta_start <= beta_end < 1, got beta_start={beta_start!r}, beta_end={beta_end!r}")
     return NoiseSchedule(torch.linspace(beta_start, beta_end, T, dtype=torch.float64))
 
@@ -64,10 +67,11 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule, noise: 
     """Draw x_t ~ q(x_t | x_0) = N(sqrt(ᾱ_t) x_0, (1 - ᾱ_t) I): x0, noise (B, C, H, W), t (B,) -> (B, C, H, W)."""
     _check_images(x0, "x0")
     _check_timesteps(t, len(x0), schedule)
-    if not torch.is_tensor(noise) or noise.shape != x0.shape:
-        raise ValueError(f"noise must have x0's shape {tuple(x0.shape)}, got "
-                         f"{tuple(noise.shape) if torch.is_tensor(noise) else type(noise).__name__}")
-    ab = schedule.at(schedule.alpha_bars, t, x0)
+    if not torch.is_tensor(noise) or noise.shape != x0.shape or not noise.is_floating_point():
+        raise ValueError(f"noise must be float with x0's shape {tuple(x0.shape)}, got "
+                         f"{(noise.dtype, tuple(noise.shape)) if torch.is_tensor(noise) else type(noise).__name__}")
+    check_finite(noise, "noise")
+    ab = schedule._at(schedule.alpha_bars, t, x0)
     return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
 
@@ -79,11 +83,10 @@ def diffusion_loss(model: nn.Module, x0: torch.Tensor, schedule: NoiseSchedule, 
     given) the mask that replaces each label by the model's `null_label` with probability
     `p_uncond` (classifier-free guidance trains one net for both). x0 (B, C, H, W) in [-1, 1].
     """
-    _check_images(x0, "x0")
+    _check_images(x0, "x0", model)
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule (ck.diffusion.linear_schedule()), got {type(schedule).__name__}")
-    if not 0 <= p_uncond <= 1:
-        raise ValueError(f"p_uncond is a probability in [0, 1], got {p_uncond!r}")
+    p_uncond = check_number(p_uncond, "p_uncond", low=0, high=1)
     if labels is not None:
         _check_labels(model, labels, len(x0), x0.device)
     return _loss(model, x0, schedule, labels, p_uncond, generator)
@@ -93,7 +96,7 @@ def _loss(model, x0, schedule, labels, p_uncond, generator) -> torch.Tensor:
     """`diffusion_loss` without the input checks (they sync with the device; the training step skips them)."""
     t = torch.randint(0, schedule.T, (len(x0),), device=x0.device, generator=generator)
     noise = torch.randn(x0.shape, device=x0.device, generator=generator, dtype=x0.dtype)
-    ab = schedule.at(schedule.alpha_bars, t, x0)
+    ab = schedule._at(schedule.alpha_bars, t, x0)
     x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise                     # q_sample, unchecked
     if labels is not None:
         drop = torch.rand(len(x0), device=x0.device, generator=generator) < p_uncond
@@ -109,6 +112,18 @@ def predict_noise(model: nn.Module, x: torch.Tensor, t: int, labels: torch.Tenso
     ε = ε_uncond + guidance · (ε_label - ε_uncond): guidance 1 is the plain conditional model,
     0 the unconditional one, > 1 pushes samples towards what makes the label likely.
     """
+    t = check_count(t, "t", minimum=0)
+    check_images(x, "x", channels=getattr(model, "image_channels", None), min_size=getattr(model, "min_size", 1))
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a float tensor (a noisy image x_t), got dtype {x.dtype}")
+    guidance = check_number(guidance, "guidance", low=0)
+    if labels is not None:
+        labels = _check_labels(model, labels, len(x), x.device)
+    return _predict_noise(model, x, t, labels, guidance)
+
+
+def _predict_noise(model, x, t, labels, guidance) -> torch.Tensor:
+    """`predict_noise` without the checks (the samplers check once, not at every step)."""
     steps = torch.full((len(x),), t, device=x.device, dtype=torch.long)
     if labels is None:
         return model(x, steps)
@@ -158,7 +173,7 @@ def ddim_sample(model: nn.Module, schedule: NoiseSchedule, n: int, steps: int = 
     eta = 0: deterministic (the same x_T always gives the same image); eta = 1 with steps = T is
     DDPM with the "posterior" variance. Same model as DDPM: no retraining.
     """
-    _check_count(steps, "steps")
+    steps = check_count(steps, "steps")
     if steps > schedule.T:
         raise ValueError(f"steps must be at most the schedule's T = {schedule.T}, got {steps}")
     if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta <= 1:
@@ -169,7 +184,7 @@ def ddim_sample(model: nn.Module, schedule: NoiseSchedule, n: int, steps: int = 
 
 def timesteps(T: int, steps: int) -> list[int]:
     """`steps` time steps spread evenly over 0..T-1, largest first (T-1 and 0 always included)."""
-    _check_count(steps, "steps")
+    steps, T = check_count(steps, "steps"), check_count(T, "T")
     if steps == 1:
         return [T - 1]
     return sorted({round(i * (T - 1) / (steps - 1)) for i in range(steps)}, reverse=True)
@@ -177,7 +192,7 @@ def timesteps(T: int, steps: int) -> list[int]:
 
 def _sample(model, schedule, n, ts, labels, guidance, generator, clip, device, *, eta, variance="beta"):
     """The loop DDPM and DDIM share: one network pass per entry of `ts` (descending)."""
-    _check_count(n, "n")
+    n = check_count(n, "n")
     if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not 0 <= guidance < math.inf:
         raise ValueError(f"guidance must be a finite number >= 0 (1: plain conditional), got {guidance!r}")
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -191,7 +206,7 @@ def _sample(model, schedule, n, ts, labels, guidance, generator, clip, device, *
         for i, t in enumerate(ts):
             prev = ts[i + 1] if i + 1 < len(ts) else -1
             ab_prev = ab[prev] if prev >= 0 else 1.0
-            eps = predict_noise(model, x, t, labels, guidance).float()
+            eps = _predict_noise(model, x, t, labels, guidance).float()
             x0, eps = _x0_and_eps(x, eps, ab[t], clip)
             if eta is None:  # DDPM: the posterior mean, then noise of variance β_t or β̃_t
                 beta = 1 - ab[t] / ab_prev
@@ -224,14 +239,10 @@ class DiffusionConfig(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip!r}")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
-        if not 0 <= self.p_uncond <= 1:
-            raise ValueError(f"p_uncond must be in [0, 1], got {self.p_uncond!r}")
+        self.check_adam(("lr",))
+        self.grad_clip = check_positive(self.grad_clip, "grad_clip", optional=True)
+        self.ema_decay = check_number(self.ema_decay, "ema_decay", low=0, high=1, high_open=True)
+        self.p_uncond = check_number(self.p_uncond, "p_uncond", low=0, high=1)
         linear_schedule(self.T, self.beta_start, self.beta_end)  # raises on bad schedule settings
 
     def schedule(self) -> NoiseSchedule:
@@ -241,6 +252,10 @@ class DiffusionConfig(TrainConfig):
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """ema ← decay · ema + (1 - decay) · model, parameter by parameter (buffers copied)."""
+    decay = check_number(decay, "decay", low=0, high=1)
+    if type(ema) is not type(model) or len(list(ema.parameters())) != len(list(model.parameters())):
+        raise ValueError(f"ema must be a copy of model's architecture (ck.diffusion.ema_copy(model)), got "
+                         f"{type(ema).__name__} for a {type(model).__name__}")
     for e, p in zip(ema.parameters(), model.parameters()):
         e.lerp_(p.detach(), 1 - decay)
     for e, b in zip(ema.buffers(), model.buffers()):
@@ -301,17 +316,9 @@ def ema_copy(model: nn.Module) -> nn.Module:
 
 
 # ---------------------------------------------------------------- checks
-def _check_count(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-
-
-def _check_images(x: torch.Tensor, name: str) -> None:
-    if not torch.is_tensor(x) or x.dim() != 4:
-        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-        raise ValueError(f"{name} must be a (B, C, H, W) batch of images, got {shape}")
-    if len(x) == 0:
-        raise ValueError(f"{name} is an empty batch")
+def _check_images(x: torch.Tensor, name: str, model: nn.Module | None = None) -> None:
+    """x: a float batch in [-1, 1] shaped as `model` (when given) takes it (one host sync)."""
+    check_images(x, name, channels=getattr(model, "image_channels", None), min_size=getattr(model, "min_size", 1))
     if not x.is_floating_point():
         raise ValueError(f"{name} must be float in [-1, 1], got dtype {x.dtype} (uint8 digits: x / 127.5 - 1)")
     lo, hi = torch.aminmax(x.detach())
@@ -335,8 +342,4 @@ def _check_labels(model: nn.Module, labels, n: int, device) -> torch.Tensor | No
     classes = getattr(model, "num_classes", None)
     if classes is None:
         raise ValueError("labels given for a model without labels: build it with ck.nets.UNet(num_classes=10)")
-    if not torch.is_tensor(labels) or labels.shape != (n,) or labels.is_floating_point() or labels.dtype == torch.bool:
-        raise ValueError(f"labels must be an integer tensor of shape ({n},), one per sample")
-    if labels.min() < 0 or labels.max() >= classes:
-        raise ValueError(f"labels must be in 0..{classes - 1}, got {int(labels.min())}..{int(labels.max())}")
-    return labels.to(device)
+    return check_labels(labels, "labels", n=n, classes=classes).to(device)

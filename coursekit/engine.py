@@ -19,6 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import runtime
+from .checks import check_choice, check_count, check_number, check_positive, check_seed
 
 
 # ---------------------------------------------------------------- settings
@@ -36,18 +37,26 @@ class TrainConfig:
     # fields a resumed run may change; any other difference from the checkpoint is refused
     RESUMABLE_CHANGES = ("steps", "log_every", "max_seconds", "progress")
 
+    def __post_init__(self):
+        self.validate()  # a bad setting fails where it is written, not at the first step
+
     def validate(self) -> None:
-        """Raise ValueError naming the first bad field (before any weight is touched)."""
-        for name in ("steps", "log_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive or None, got {self.max_seconds!r}")
-        if not self.max_loss > 0:
-            raise ValueError(f"max_loss must be positive, got {self.max_loss!r}")
+        """Raise a clear error naming the first bad field (before any weight is touched)."""
+        self.steps = check_count(self.steps, "steps")
+        self.log_every = check_count(self.log_every, "log_every")
+        check_choice(self.precision, "precision", tuple(PRECISIONS))
+        self.seed = check_seed(self.seed)
+        self.max_seconds = check_positive(self.max_seconds, "max_seconds", optional=True)
+        self.max_loss = check_positive(self.max_loss, "max_loss")
+
+    def check_adam(self, lr_fields: tuple[str, ...]) -> None:
+        """Adam's settings: each learning rate in `lr_fields` > 0, betas two numbers in [0, 1)."""
+        for name in lr_fields:
+            setattr(self, name, check_positive(getattr(self, name), name))
+        betas = self.betas
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be two numbers in [0, 1) (Adam's beta1, beta2), got {betas!r}")
+        self.betas = tuple(check_number(b, "betas", low=0, high=1, high_open=True) for b in betas)
 
 
 PRECISIONS = {"auto": None, "fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -79,6 +88,14 @@ class Run:
     last_checkpoint: str | None = None           # "step N, path" of the last good checkpoint
     restored: str | None = None                  # set by a callback that restored weights after divergence
     memory: dict = field(default_factory=dict)   # scratch space for step functions (not checkpointed)
+
+    def __post_init__(self):
+        self.step = check_count(self.step, "step", minimum=0)
+        if not self.models or not all(isinstance(m, nn.Module) for m in self.models.values()):
+            raise TypeError(f"models must be a non-empty dict of nn.Modules by name, got {self.models!r:.80}")
+        if not callable(getattr(self.data, "next_batch", None)):
+            raise TypeError(f"data must be a data source with next_batch() (e.g. ck.batches.DeviceBatches), "
+                            f"got {type(self.data).__name__}")
 
     @property
     def G(self) -> nn.Module:
@@ -113,11 +130,10 @@ class Run:
         self.history = defaultdict(list, state["history"])
 
     def signature(self) -> dict:
-        """What must be the same for a checkpoint to continue this run: architecture and data shape."""
+        """What must be the same for a checkpoint to continue this run: the architecture, and the data's
+        fingerprint (size, shape, a hash of sampled images, batch size, shuffle seed) when the source has one."""
         shapes = {k: {n: list(t.shape) for n, t in m.state_dict().items()} for k, m in self.models.items()}
-        images = getattr(self.data, "images", None)
-        data = {"images": len(images), "image_shape": list(images.shape[1:]),
-                "batch_size": self.data.batch_size} if images is not None else {}
+        data = self.data.fingerprint() if callable(getattr(self.data, "fingerprint", None)) else {}
         return {"models": {k: type(m).__name__ for k, m in self.models.items()}, "shapes": shapes, "data": data}
 
 
@@ -143,6 +159,12 @@ def fit(run: Run, step_fn, callbacks=()) -> dict:
     """
     cfg = run.config
     _call(callbacks, "on_start", run)
+    if run.step > cfg.steps:
+        raise ValueError(f"steps={cfg.steps} is below the step the run resumed at ({run.step}, {run.last_checkpoint}): "
+                         f"a trained run cannot go back. Pass steps >= {run.step} to continue it, or start afresh "
+                         "(Checkpoint(..., resume=False) or another run name)")
+    if run.step == cfg.steps and run.step > 0:
+        print(f"already trained to step {run.step} ({run.last_checkpoint}): nothing to do; pass a larger steps to continue")
     sums, names = None, None
     bad_step = torch.full((), -1, device=run.device, dtype=torch.long)
     since_log, start = 0, time.perf_counter() - (run.history["seconds"][-1] if run.history.get("seconds") else 0.0)
@@ -258,6 +280,12 @@ def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     1.3-1.5x faster (the default launches ~10 small ops per parameter tensor).
     """
     params = list(params)
+    if not params:
+        raise ValueError("params is empty: the model has no parameters to train")
+    lr = check_positive(lr, "lr")
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be two numbers in [0, 1) (Adam's beta1, beta2), got {betas!r}")
+    betas = tuple(check_number(b, "betas", low=0, high=1, high_open=True) for b in betas)
     fused = params[0].device.type in ("cpu", "cuda")
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused)
 

@@ -22,6 +22,10 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
     A crash or Ctrl-C during the write leaves the previous file at `path` untouched.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"path: {path} is a folder; give the file to write, e.g. {path / 'file.pt'}")
+    if path.is_symlink() and not path.exists():
+        raise FileNotFoundError(f"path: {path} is a symbolic link to nothing (dangling, or a link loop): remove it")
     tmp = path.with_name(path.name + ".tmp")
     try:
         torch.save(obj, tmp)
@@ -33,6 +37,8 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
 
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     """The hex digest of a file's bytes (sha256, md5, ... anything hashlib knows)."""
+    if not isinstance(algorithm, str) or algorithm.lower() not in hashlib.algorithms_available:
+        raise ValueError(f"algorithm must be a hash name hashlib knows, such as 'sha256' or 'md5', got {algorithm!r}")
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -21,16 +21,17 @@ while here one run diverging (a result of a learning-rate sweep) must not stop t
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
 from . import runtime
+from .checks import check_choice, check_count, check_number, check_positive, check_seed, check_tensor
 from .engine import configure
 from .train import d_loss, g_loss, train_gan
 
@@ -45,20 +46,29 @@ class Mixture:
     centers: torch.Tensor
     sigma: float
 
+    def __post_init__(self):
+        centers = check_tensor(self.centers, "centers", dims=2, floating=True)
+        if centers.shape[1] != 2:
+            raise ValueError(f"centers must have shape (K, 2), one 2-D point per mode, got {tuple(centers.shape)}")
+        object.__setattr__(self, "sigma", check_positive(self.sigma, "sigma"))
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n points (n, 2): a random centre each, plus N(0, sigma^2) noise."""
+        n = check_count(n, "n")
         which = torch.randint(len(self.centers), (n,), generator=generator)
         return self.centers[which] + self.sigma * torch.randn(n, 2, generator=generator)
 
 
 def ring(modes: int = 8, radius: float = 2.0, sigma: float = 0.05) -> Mixture:
     """`modes` Gaussians evenly spaced on a circle (the unrolled-GAN benchmark of Metz et al. 2017)."""
+    modes, radius = check_count(modes, "modes"), check_positive(radius, "radius")
     angles = torch.arange(modes) * (2 * math.pi / modes)
     return Mixture(f"ring of {modes}", radius * torch.stack([angles.cos(), angles.sin()], 1), sigma)
 
 
 def grid(side: int = 5, spacing: float = 2.0, sigma: float = 0.05) -> Mixture:
     """side x side Gaussians on a square grid centred on 0 (5 x 5: centres at -4, -2, 0, 2, 4)."""
+    side, spacing = check_count(side, "side"), check_positive(spacing, "spacing")
     ticks = (torch.arange(side) - (side - 1) / 2) * spacing
     return Mixture(f"grid of {side * side}", torch.cartesian_prod(ticks, ticks), sigma)
 
@@ -67,11 +77,19 @@ class ToySampler:
     """Batches (batch_size, 2) from a Mixture, from its own seeded stream: a data source for train_gan."""
 
     def __init__(self, mixture: Mixture, batch_size: int, seed: int = 0, device: torch.device | str = "cpu"):
-        self.mixture, self.batch_size, self.device = mixture, batch_size, torch.device(device)
-        self.generator = torch.Generator().manual_seed(seed)
+        if not isinstance(mixture, Mixture):
+            raise TypeError(f"mixture must be a Mixture (ck.toy.ring() or ck.toy.grid()), got {type(mixture).__name__}")
+        self.mixture, self.batch_size, self.device = mixture, check_count(batch_size, "batch_size"), torch.device(device)
+        self.seed = check_seed(seed)
+        self.generator = torch.Generator().manual_seed(self.seed)
 
     def next_batch(self) -> torch.Tensor:
         return self.mixture.sample(self.batch_size, self.generator).to(self.device)
+
+    def fingerprint(self) -> dict:
+        """What a checkpoint compares on resume: the mixture, the batch size and the seed."""
+        return {"mixture": self.mixture.name, "centers": self.mixture.centers.tolist(), "sigma": self.mixture.sigma,
+                "batch_size": self.batch_size, "shuffle_seed": self.seed}
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
@@ -88,10 +106,15 @@ def train_one(mixture: Mixture, make_G, make_D, seed: int = 0, batch_size: int =
     config: GANConfig fields (steps, lr_g, real_label, ...). Precision defaults to fp32: 2-D
     coordinates need its resolution, and these nets are too small for bf16 to pay off.
     """
+    seed = check_seed(seed)
+    for name, make in (("make_G", make_G), ("make_D", make_D)):
+        if not callable(make):
+            raise TypeError(f"{name} must be a callable that returns a fresh module (e.g. ToyGenerator), got {make!r}")
+    sampler = ToySampler(mixture, batch_size, seed + DATA_SEED_OFFSET)
     torch.manual_seed(seed)
     G, D = make_G(), make_D()
     config = {"precision": "fp32", "progress": False, **config}
-    history = train_gan(G, D, ToySampler(mixture, batch_size, seed + DATA_SEED_OFFSET), seed=seed, **config)
+    history = train_gan(G, D, sampler, seed=seed, **config)
     return G, D, history
 
 
@@ -111,10 +134,16 @@ class Stacked:
         self._forward = torch.vmap(lambda p, b, x: functional_call(self.template, (p, b), (x,)))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() < 2 or len(x) != self.runs or not x.is_floating_point():
+            shape = (x.dtype, tuple(x.shape)) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must be a float batch per run, shaped ({self.runs}, B, ...), got {shape}")
         return self._forward(self.params, self.buffers, x)
 
     def module(self, r: int) -> nn.Module:
         """A plain copy of run r (on the CPU)."""
+        r = check_count(r, "r", minimum=0)
+        if r >= self.runs:
+            raise ValueError(f"r must be a run index in 0..{self.runs - 1}, got {r}")
         m = copy.deepcopy(self.template).to_empty(device="cpu")
         m.load_state_dict({**{k: v[r].detach().cpu() for k, v in self.params.items()},
                            **{k: v[r].cpu() for k, v in self.buffers.items()}})
@@ -130,6 +159,16 @@ class StackedAdam:
 
     def __init__(self, params: list[torch.Tensor], lr: torch.Tensor, beta1: torch.Tensor,
                  beta2: float = 0.999, eps: float = 1e-8):
+        if not params or not all(isinstance(p, torch.Tensor) for p in params):
+            raise ValueError("params must be a non-empty list of stacked weight tensors (R, ...)")
+        runs = len(params[0])
+        for name, value, high in (("lr", lr, None), ("beta1", beta1, 1)):
+            check_tensor(value, name, dims=1, floating=True)
+            if len(value) != runs or not bool((value > 0 if high is None else (value >= 0) & (value < 1)).all()):
+                raise ValueError(f"{name} must hold one value per run ({runs}), each "
+                                 f"{'> 0' if high is None else 'in [0, 1)'}, got {value.tolist()}")
+        beta2 = check_number(beta2, "beta2", low=0, high=1, high_open=True)
+        eps = check_positive(eps, "eps")
         self.params, self.beta2, self.eps, self.t = params, beta2, eps, 0
         self.lr, self.beta1 = lr.float(), beta1.float()
         self.m = [torch.zeros_like(p) for p in params]
@@ -165,6 +204,7 @@ class ManyRuns:
 
     def samples(self, n: int = 2500, seed: int = 1234) -> torch.Tensor:
         """n samples of every run's G from the same noise: (R, n, 2) on the CPU."""
+        n, seed = check_count(n, "n"), check_seed(seed)
         z = torch.randn(n, self.G.template.z_dim, generator=torch.Generator().manual_seed(seed))
         device = next(iter(self.G.params.values())).device
         with torch.no_grad():
@@ -198,13 +238,24 @@ class ManyConfig:
     snapshot_points: int = 512          # ... for this many fixed noise vectors
     max_loss: float = 1e6
 
+    def __post_init__(self):
+        self.validate()
+
     def validate(self) -> None:
-        for name in ("steps", "batch_size", "log_every"):
+        for name in ("steps", "batch_size", "log_every", "snapshot_points"):
+            setattr(self, name, check_count(getattr(self, name), name))
+        if self.snapshot_every is not None:
+            self.snapshot_every = check_count(self.snapshot_every, "snapshot_every")
+        for name, low, high in (("lr_g", 0, None), ("lr_d", 0, None), ("beta1", 0, 1), ("real_label", 0, 1)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        if self.g_loss not in ("non_saturating", "saturating"):
-            raise ValueError(f"g_loss must be 'non_saturating' or 'saturating', got {self.g_loss!r}")
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if not values:
+                raise ValueError(f"{name} needs one value or one per run, got an empty list")
+            for v in values:
+                check_number(v, name, low=low, high=high, low_open=name.startswith("lr"), high_open=name == "beta1")
+        self.fake_label = check_number(self.fake_label, "fake_label", low=0, high=1)
+        check_choice(self.g_loss, "g_loss", ("non_saturating", "saturating"))
+        self.max_loss = check_positive(self.max_loss, "max_loss")
 
 
 def train_many(mixture: Mixture, make_G, make_D, seeds, config: ManyConfig | None = None, *,
@@ -219,7 +270,11 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, config: ManyConfig | Non
     """
     cfg = configure(ManyConfig, config, overrides)
     steps, batch_size, log_every, snapshot_every = cfg.steps, cfg.batch_size, cfg.log_every, cfg.snapshot_every
-    seeds, device = [int(s) for s in seeds], torch.device(device)
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a list of whole numbers, one run each (e.g. range(8)), got {seeds!r}")
+    seeds, device = [check_seed(s, "seeds") for s in seeds], torch.device(device)
+    if not seeds:
+        raise ValueError("seeds is empty: give one seed per run, e.g. seeds=range(8)")
     R = len(seeds)
     Gs, Ds = [], []
     for s in seeds:                                  # the same initial weights as train_one(seed=s)
@@ -230,7 +285,8 @@ def train_many(mixture: Mixture, make_G, make_D, seeds, config: ManyConfig | Non
     samplers = [ToySampler(mixture, batch_size, s + DATA_SEED_OFFSET, device) for s in seeds]
     noises = [torch.Generator(device=device).manual_seed(s) for s in seeds]
     settings = {k: _per_run(getattr(cfg, k), R, k) for k in ("lr_g", "lr_d", "beta1", "real_label")}
-    targets = dataclasses.replace(cfg, real_label=settings["real_label"].to(device).view(R, 1))  # (R, 1): per run
+    targets = SimpleNamespace(real_label=settings["real_label"].to(device).view(R, 1),  # (R, 1): one target per run
+                              fake_label=cfg.fake_label, g_loss=cfg.g_loss)
     opt_g = StackedAdam(list(G.params.values()), settings["lr_g"].to(device), settings["beta1"].to(device))
     opt_d = StackedAdam(list(D.params.values()), settings["lr_d"].to(device), settings["beta1"].to(device))
     z_fixed = torch.randn(cfg.snapshot_points, G.template.z_dim, generator=torch.Generator().manual_seed(1234))

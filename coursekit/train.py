@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_choice, check_count, check_number, check_positive
 from .engine import (PRECISIONS, Run, TrainConfig, TrainingDiverged, adam, backward_and_step,  # noqa: F401
                      configure, fit, make_run, resolve_precision)
 
@@ -41,20 +42,15 @@ class GANConfig(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if not (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas)):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        self.check_adam(("lr_g", "lr_d"))
         for name in ("real_label", "fake_label"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
-        if self.latent not in ("gaussian", "uniform"):
-            raise ValueError(f"latent must be 'gaussian' or 'uniform', got {self.latent!r}")
-        if self.g_loss not in ("non_saturating", "saturating"):
-            raise ValueError(f"g_loss must be 'non_saturating' or 'saturating', got {self.g_loss!r}")
-        if not self.instance_noise >= 0:
-            raise ValueError(f"instance_noise must be >= 0, got {self.instance_noise!r}")
+            setattr(self, name, check_number(getattr(self, name), name, low=0, high=1))
+        check_choice(self.latent, "latent", ("gaussian", "uniform"))
+        check_choice(self.g_loss, "g_loss", ("non_saturating", "saturating"))
+        self.instance_noise = check_number(self.instance_noise, "instance_noise", low=0)
+        if self.instance_noise_steps is not None:
+            self.instance_noise_steps = check_count(self.instance_noise_steps, "instance_noise_steps")
+        self.d_skip_below = check_number(self.d_skip_below, "d_skip_below", low=0, optional=True)
 
 
 @dataclass
@@ -66,15 +62,15 @@ class LikelihoodConfig(TrainConfig):
 
     def validate(self) -> None:
         super().validate()
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip!r}")
+        self.check_adam(("lr",))
+        self.grad_clip = check_positive(self.grad_clip, "grad_clip", optional=True)
 
 
 # ---------------------------------------------------------------- the GAN step
 def sample_z(n: int, z_dim: int, latent: str = "gaussian", *, device=None, generator=None) -> torch.Tensor:
     """Noise z (n, z_dim): N(0, I) for "gaussian", U(-1, 1) for "uniform"."""
+    n, z_dim = check_count(n, "n"), check_count(z_dim, "z_dim")
+    check_choice(latent, "latent", ("gaussian", "uniform"))
     if latent == "uniform":
         return torch.rand(n, z_dim, device=device, generator=generator) * 2 - 1
     return torch.randn(n, z_dim, device=device, generator=generator)
@@ -82,12 +78,16 @@ def sample_z(n: int, z_dim: int, latent: str = "gaussian", *, device=None, gener
 
 def instance_noise_std(config: GANConfig, step: int) -> float:
     """The instance-noise std at `step`: config.instance_noise, falling linearly to 0."""
+    step = check_count(step, "step", minimum=0)
     span = config.instance_noise_steps or config.steps
     return config.instance_noise * max(0.0, 1.0 - step / span)
 
 
 def add_instance_noise(images: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
     """images + N(0, std²) noise (unchanged when std is 0): blurs where real and fake overlap."""
+    std = check_number(std, "std", low=0)
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
+        raise ValueError(f"images must be a float tensor, got {getattr(images, 'dtype', type(images).__name__)}")
     if std == 0:
         return images
     return images + std * torch.randn(images.shape, device=images.device, generator=generator, dtype=images.dtype)
@@ -110,6 +110,7 @@ def d_loss(G: nn.Module, D: nn.Module, real: torch.Tensor, z: torch.Tensor, conf
     for fake. With `noise_std`, both batches get instance noise before D sees them.
     Returns (loss_d, mean D(x), mean D(G(z)), fake): means over the batch, as tensors, no host sync.
     """
+    _check_gan_inputs(real=real, z=z, G=G)
     fake = G(z)                                                              # (B, C, H, W)
     logits_real = D(add_instance_noise(real, noise_std, generator))          # (B,)
     logits_fake = D(add_instance_noise(fake.detach(), noise_std, generator))  # detach: G is not updated here
@@ -124,8 +125,23 @@ def g_loss(D: nn.Module, fake: torch.Tensor, config: GANConfig, *, noise_std: fl
     non_saturating (default): -log D(G(z)), i.e. BCE with target 1;
     saturating (the original minimax game): log(1 - D(G(z))) = -BCE with target 0.
     """
+    _check_gan_inputs(fake=fake)
     logits = D(add_instance_noise(fake, noise_std, generator))
     return -_bce(logits, 0.0) if config.g_loss == "saturating" else _bce(logits, 1.0)
+
+
+def _check_gan_inputs(*, real=None, fake=None, z=None, G=None) -> None:
+    """Shapes and dtypes only (no host sync: the losses run every training step)."""
+    for name, x in (("real", real), ("fake", fake)):
+        if x is not None and (not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() < 2 or not len(x)):
+            shape = (x.dtype, tuple(x.shape)) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{name} must be a float batch (B, ...) in [-1, 1] with B >= 1, got {shape}")
+    if z is not None:
+        z_dim = getattr(G, "z_dim", None)
+        if (not isinstance(z, torch.Tensor) or not z.is_floating_point() or z.dim() < 2 or not len(z)
+                or (z_dim is not None and z.shape[-1] != z_dim)):
+            shape = (z.dtype, tuple(z.shape)) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"z must be float noise (B, {z_dim or 'z_dim'}) with B >= 1, got {shape}")
 
 
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, z: torch.Tensor,

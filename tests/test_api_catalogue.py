@@ -58,7 +58,7 @@ def test_bad_values_get_a_clear_error_or_a_correct_result(qualname, f):
         good = entry.args(f)
     failures = []
     for argument, value in good.items():
-        if argument in entry.skip:
+        if isinstance(entry.skip.get(argument), str):
             RESULTS.append({"callable": qualname, "argument": argument, "case": "-", "verdict": "skipped",
                             "detail": entry.skip[argument]})
             continue
@@ -66,6 +66,10 @@ def test_bad_values_get_a_clear_error_or_a_correct_result(qualname, f):
         if kind is None:
             continue
         for case, bad in cases_for(kind, value, f.tmp / "paths").items():
+            if case in entry.skip.get(argument, {}):
+                RESULTS.append({"callable": qualname, "argument": argument, "kind": kind, "case": case,
+                                "verdict": "skipped", "detail": entry.skip[argument][case]})
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 outcome = attempt(qualname, obj, entry, f, argument, case, bad)

@@ -187,9 +187,9 @@ def test_second_ctrl_c_during_the_interrupt_save_cannot_lose_the_checkpoint(digi
     ({"steps": 0}, "steps must be a whole number >= 1, got 0"),
     ({"steps": -5}, "steps must be a whole number >= 1"),
     ({"steps": 2.5}, "steps must be a whole number >= 1, got 2.5"),
-    ({"lr_g": 0}, "lr_g must be positive"),
+    ({"lr_g": 0}, "lr_g must be a finite number > 0"),
     ({"precision": "fp8"}, "precision must be one of"),
-    ({"real_label": 1.5}, "real_label must be in"),
+    ({"real_label": 1.5}, "real_label must be a number in [0, 1]"),
     ({"latent": "cauchy"}, "latent must be"),
 ])
 def test_bad_arguments_are_refused_before_any_weight_changes(digits, bad, message):

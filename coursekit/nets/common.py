@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from ..checks import check_z
+
 
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
@@ -26,6 +28,9 @@ def sample(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
 
     z: (N, z_dim) on G's device -> images (N, C, H, W) float on the CPU.
     """
+    if not isinstance(G, nn.Module):
+        raise TypeError(f"G must be a generator nn.Module, got {type(G).__name__}")
+    check_z(z, getattr(G, "z_dim", z.shape[-1] if isinstance(z, torch.Tensor) and z.dim() else 1))
     with eval_mode(G):
         return G(z).float().cpu()
 

@@ -23,6 +23,7 @@ import math
 import torch
 from torch import nn
 
+from ..checks import check_count, check_images, check_number, check_z
 from .layers import MinibatchDiscrimination
 
 UPSAMPLE_MODES = ("transposed", "nearest")
@@ -49,6 +50,7 @@ def dcgan_init(module: nn.Module) -> None:
 
 def up_block(c_in: int, c_out: int, upsample: str) -> list[nn.Module]:
     """The layers that double H and W: (B, c_in, H, W) -> (B, c_out, 2H, 2W) (no norm / activation)."""
+    c_in, c_out = check_count(c_in, "c_in"), check_count(c_out, "c_out")
     if upsample == "transposed":
         return [nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1, bias=False)]
     if upsample == "nearest":
@@ -72,6 +74,7 @@ class DCGANGenerator(nn.Module):
                  upsample: str = "transposed", extra_layer: bool = False):
         super().__init__()
         n = _doublings(size)
+        z_dim, channels, width = check_count(z_dim, "z_dim"), check_count(channels, "channels"), check_count(width, "width")
         if upsample not in UPSAMPLE_MODES:
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
         self.z_dim, self.size, self.channels, self.upsample, self.extra_layer = z_dim, size, channels, upsample, extra_layer
@@ -88,8 +91,7 @@ class DCGANGenerator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.dim() != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"z must have shape (B, {self.z_dim}), got {tuple(z.shape)}")
+        check_z(z, self.z_dim)
         return self.net(z.view(len(z), self.z_dim, 1, 1))
 
 
@@ -110,8 +112,9 @@ class DCGANDiscriminator(nn.Module):
                  minibatch_discrimination: bool = False, kernels: int = 32, kernel_dim: int = 8):
         super().__init__()
         n = _doublings(size)
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        channels, width = check_count(channels, "channels"), check_count(width, "width")
+        kernels, kernel_dim = check_count(kernels, "kernels"), check_count(kernel_dim, "kernel_dim")
+        dropout = check_number(dropout, "dropout", low=0, high=1, high_open=True)
         self.size, self.channels = size, channels
         layers: list[nn.Module] = []
         c_in, c = channels, width
@@ -132,8 +135,7 @@ class DCGANDiscriminator(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """images (B, C, size, size) -> (B, feature_size [+ kernels with minibatch discrimination])."""
-        if x.dim() != 4 or tuple(x.shape[1:]) != (self.channels, self.size, self.size):
-            raise ValueError(f"D expects images (B, {self.channels}, {self.size}, {self.size}), got {tuple(x.shape)}")
+        check_images(x, "D's input x", channels=self.channels, size=self.size, floating=True)
         f = self.body(x)
         return f if self.minibatch is None else self.minibatch(f)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..checks import check_images
+from ..checks import check_count, check_images, check_widths, check_z
 
 
 class MLPGenerator(nn.Module):
@@ -17,6 +17,7 @@ class MLPGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, hidden: tuple[int, ...] = (256, 512, 1024),
                  image_shape: tuple[int, int, int] = (1, 28, 28), batchnorm: bool = True):
         super().__init__()
+        z_dim, hidden, image_shape = check_count(z_dim, "z_dim"), check_widths(hidden, "hidden"), _shape(image_shape)
         self.z_dim, self.image_shape = z_dim, image_shape
         layers, width = [], z_dim
         for h in hidden:
@@ -28,8 +29,7 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.dim() != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"z must have shape (B, {self.z_dim}), got {tuple(z.shape)}")
+        check_z(z, self.z_dim)
         return self.net(z).view(len(z), *self.image_shape)
 
 
@@ -43,6 +43,7 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, hidden: tuple[int, ...] = (1024, 512, 256), image_shape: tuple[int, int, int] = (1, 28, 28)):
         super().__init__()
+        hidden, image_shape = check_widths(hidden, "hidden"), _shape(image_shape)
         self.image_shape = image_shape
         layers, width = [nn.Flatten()], image_shape[0] * image_shape[1] * image_shape[2]
         for h in hidden:
@@ -52,5 +53,11 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, channels=self.image_shape[0], size=self.image_shape[1:])
+        check_images(x, "D's input x", channels=self.image_shape[0], size=self.image_shape[1:], floating=True)
         return self.net(x).squeeze(1)
+
+
+def _shape(image_shape) -> tuple[int, int, int]:
+    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (channels, height, width), e.g. (1, 28, 28), got {image_shape!r}")
+    return tuple(check_count(v, "image_shape") for v in image_shape)

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checks import check_count, check_images, check_number, check_widths, check_z
+
 
 def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.LeakyReLU(0.2),
@@ -58,6 +60,8 @@ class ProgressiveGenerator(Growing):
 
     def __init__(self, z_dim: int = 64, channels: tuple[int, ...] = (32, 16, 8), image_channels: int = 1):
         super().__init__()
+        z_dim, channels = check_count(z_dim, "z_dim"), check_widths(channels, "channels")
+        image_channels = check_count(image_channels, "image_channels")
         self.z_dim, self.channels, self.stage, self.alpha = z_dim, channels, 0, 1.0
         self.start = nn.Sequential(nn.Linear(z_dim, channels[0] * 8 * 8), nn.LeakyReLU(0.2))
         self.start_conv = nn.Sequential(nn.Conv2d(channels[0], channels[0], 3, padding=1), nn.LeakyReLU(0.2))
@@ -66,6 +70,7 @@ class ProgressiveGenerator(Growing):
         self.to_image = nn.ModuleList(nn.Conv2d(c, image_channels, 1) for c in channels)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_z(z, self.z_dim)
         x = self.start_conv(self.start(z).view(len(z), self.channels[0], 8, 8))   # (B, C0, 8, 8)
         previous = x
         for block in self.blocks[: self.stage]:
@@ -82,7 +87,9 @@ class ProgressiveDiscriminator(Growing):
 
     def __init__(self, channels: tuple[int, ...] = (32, 16, 8), image_channels: int = 1):
         super().__init__()
+        channels, image_channels = check_widths(channels, "channels"), check_count(image_channels, "image_channels")
         self.channels, self.stage, self.alpha = channels, 0, 1.0
+        self.image_channels = image_channels
         self.from_image = nn.ModuleList(nn.Sequential(nn.Conv2d(image_channels, c, 1), nn.LeakyReLU(0.2))
                                         for c in channels)
         self.blocks = nn.ModuleList(nn.Sequential(_conv_block(b, a), nn.AvgPool2d(2))  # halves the size
@@ -91,9 +98,7 @@ class ProgressiveDiscriminator(Growing):
                                  nn.Flatten(), nn.Linear(channels[0] * 8 * 8, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
-            raise ValueError(f"D is at {self.resolution} px: expected (B, C, {self.resolution}, {self.resolution}), "
-                             f"got {tuple(x.shape)}")
+        check_images(x, "D's input x", channels=self.image_channels, size=self.resolution, floating=True)
         h = self.from_image[self.stage](x)
         if self.stage > 0:
             h = self.blocks[self.stage - 1](h)                                   # (B, C_{s-1}, r/2, r/2)
@@ -110,7 +115,14 @@ def images_at(images: torch.Tensor, resolution: int, alpha: float = 1.0) -> torc
 
     With alpha < 1 the image is alpha * (r px) + (1 - alpha) * (r/2 px, upsampled): what G can draw then.
     """
-    factor = images.shape[-1] // resolution
+    check_images(images, "images", floating=True)
+    resolution = check_count(resolution, "resolution")
+    alpha = check_number(alpha, "alpha", low=0, high=1)
+    size = images.shape[-1]
+    if images.shape[-2] != size or size % resolution or (alpha < 1 and resolution % 2):
+        raise ValueError(f"images must be square with a side that resolution={resolution} divides (and an even "
+                         f"resolution during a fade), got {tuple(images.shape)}")
+    factor = size // resolution
     small = F.avg_pool2d(images, factor) if factor > 1 else images
     if alpha >= 1:
         return small
@@ -127,8 +139,15 @@ class StageBatches:
     """
 
     def __init__(self, batches, G: ProgressiveGenerator, D: ProgressiveDiscriminator, fade_steps: int = 0):
+        if not isinstance(G, ProgressiveGenerator) or not isinstance(D, ProgressiveDiscriminator):
+            raise TypeError(f"G and D must be a ProgressiveGenerator and a ProgressiveDiscriminator, got "
+                            f"{type(G).__name__} and {type(D).__name__}")
+        if not callable(getattr(batches, "next_batch", None)):
+            raise TypeError(f"batches must be a data source with next_batch() (e.g. images.batches(32)), "
+                            f"got {type(batches).__name__}")
         if G.resolution != D.resolution:
             raise ValueError(f"G is at {G.resolution} px but D at {D.resolution} px: grow both")
+        fade_steps = check_count(fade_steps, "fade_steps", minimum=0)
         self.batches, self.G, self.D, self.fade_steps, self.step = batches, G, D, fade_steps, 0
 
     @property
@@ -139,6 +158,11 @@ class StageBatches:
         self.G.alpha = self.D.alpha = alpha = self.alpha
         self.step += 1
         return images_at(self.batches.next_batch(), self.G.resolution, alpha)
+
+    def fingerprint(self) -> dict:
+        """The wrapped batches' fingerprint, plus this stage's resolution and fade length."""
+        inner = self.batches.fingerprint() if callable(getattr(self.batches, "fingerprint", None)) else {}
+        return {**inner, "resolution": self.G.resolution, "fade_steps": self.fade_steps}
 
     def state_dict(self) -> dict:
         return {"batches": self.batches.state_dict(), "step": self.step}

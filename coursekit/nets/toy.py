@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_count, check_z
 from .layers import MinibatchDiscrimination, mlp
 
 
@@ -22,11 +23,12 @@ class ToyGenerator(nn.Module):
 
     def __init__(self, z_dim: int = 8, hidden: int = 64, depth: int = 2):
         super().__init__()
+        z_dim, hidden, depth = check_count(z_dim, "z_dim"), check_count(hidden, "hidden"), check_count(depth, "depth")
         self.z_dim = z_dim
         self.net = mlp([z_dim, *[hidden] * depth, 2])  # (B, z_dim) -> depth x (Linear, ReLU) -> Linear -> (B, 2)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return self.net(check_z(z, self.z_dim))
 
 
 class ToyDiscriminator(nn.Module):
@@ -42,15 +44,18 @@ class ToyDiscriminator(nn.Module):
     def __init__(self, hidden: int = 64, depth: int = 2, pack: int = 1, minibatch_kernels: int = 0,
                  kernel_dim: int = 8):
         super().__init__()
+        hidden, depth, pack = check_count(hidden, "hidden"), check_count(depth, "depth"), check_count(pack, "pack")
+        minibatch_kernels = check_count(minibatch_kernels, "minibatch_kernels", minimum=0)
+        kernel_dim = check_count(kernel_dim, "kernel_dim")
         self.pack = pack
         self.trunk = mlp([2 * pack, *[hidden] * depth], lambda: nn.LeakyReLU(0.2), last_activation=True)
         self.minibatch = MinibatchDiscrimination(hidden, minibatch_kernels, kernel_dim) if minibatch_kernels else None
         self.head = nn.Linear(hidden + minibatch_kernels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.shape[1] != 2 or x.shape[0] % self.pack:
-            raise ValueError(f"ToyDiscriminator expects points (B, 2) with B a multiple of pack={self.pack}, "
-                             f"got {tuple(x.shape)}")
+        if x.dim() != 2 or x.shape[1] != 2 or x.shape[0] % self.pack or not len(x) or not x.is_floating_point():
+            raise ValueError(f"x must be float points (B, 2) with B >= 1 a multiple of pack={self.pack}, "
+                             f"got {x.dtype} {tuple(x.shape)}")
         h = self.trunk(x.reshape(x.shape[0] // self.pack, 2 * self.pack))  # (B // pack, hidden)
         if self.minibatch is not None:
             h = self.minibatch(h)                                         # (B // pack, hidden + kernels)
@@ -66,10 +71,13 @@ class Packed(nn.Module):
 
     def __init__(self, inner: nn.Module, pack: int = 2):
         super().__init__()
-        self.inner, self.pack = inner, pack
+        if not isinstance(inner, nn.Module):
+            raise TypeError(f"inner must be a discriminator nn.Module, got {type(inner).__name__}")
+        self.inner, self.pack = inner, check_count(pack, "pack")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        if b % self.pack:
-            raise ValueError(f"the batch ({b}) must be a multiple of pack={self.pack}")
-        return self.inner(x.reshape(b // self.pack, self.pack * c, h, w))
+        if not isinstance(x, torch.Tensor) or x.dim() < 2 or not len(x) or len(x) % self.pack or not x.is_floating_point():
+            shape = (x.dtype, tuple(x.shape)) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must be a float batch (B, ...) with B >= 1 a multiple of pack={self.pack}, got {shape}")
+        b, c = x.shape[:2]
+        return self.inner(x.reshape(b // self.pack, self.pack * c, *x.shape[2:]))

@@ -16,9 +16,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checks import check_count, check_images
+
 
 def timestep_code(t: torch.Tensor, dim: int) -> torch.Tensor:
     """Sinusoidal code of time steps: t (B,) -> (B, dim), sin and cos at geometric frequencies 1 .. 1/10000."""
+    if not isinstance(t, torch.Tensor) or t.dim() != 1 or not len(t) or t.is_floating_point() or t.dtype == torch.bool:
+        shape = (t.dtype, tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__
+        raise ValueError(f"t must be a 1-d tensor of whole time steps (B,), B >= 1, got {shape}")
+    dim = check_count(dim, "dim", minimum=2)
+    if dim % 2:
+        raise ValueError(f"dim must be even (half sines, half cosines), got {dim}")
     half = dim // 2
     freqs = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
     angles = t.float()[:, None] * freqs[None]                       # (B, half)
@@ -33,12 +41,20 @@ class ResBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, emb_dim: int):
         super().__init__()
+        c_in, c_out, emb_dim = check_count(c_in, "c_in"), check_count(c_out, "c_out"), check_count(emb_dim, "emb_dim")
+        for name, c in (("c_in", c_in), ("c_out", c_out)):
+            if c % 8:
+                raise ValueError(f"{name} must be a multiple of 8 (GroupNorm uses 8 groups), got {c}")
         self.norm1, self.conv1 = nn.GroupNorm(8, c_in), nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(emb_dim, c_out)
         self.norm2, self.conv2 = nn.GroupNorm(8, c_out), nn.Conv2d(c_out, c_out, 3, padding=1)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        check_images(x, "x", channels=self.norm1.num_channels, floating=True)
+        if emb.dim() != 2 or emb.shape != (len(x), self.emb.in_features) or not emb.is_floating_point():
+            raise ValueError(f"emb must be float ({len(x)}, {self.emb.in_features}), one embedding per image, "
+                             f"got {emb.dtype} {tuple(emb.shape)}")
         h = self.conv1(F.silu(self.norm1(x)))
         h = h + self.emb(F.silu(emb))[:, :, None, None]            # the time step shifts every channel
         h = self.conv2(F.silu(self.norm2(h)))
@@ -56,6 +72,7 @@ class UNet(nn.Module):
     def __init__(self, channels: int = 32, mults: tuple[int, ...] = (1, 2, 2), num_classes: int | None = None,
                  image_channels: int = 1):
         super().__init__()
+        image_channels = check_count(image_channels, "image_channels")
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 8 or channels % 8:
             raise ValueError(f"channels must be a multiple of 8 (GroupNorm uses 8 groups), got {channels!r}")
         if not mults or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in mults):
@@ -109,13 +126,21 @@ class UNet(nn.Module):
             h = block(torch.cat([h, skip], dim=1), emb)
         return self.conv_out(F.silu(self.norm_out(h)))
 
+    @property
+    def min_size(self) -> int:
+        """The smallest image side the net takes: each of its len(mults) - 1 halvings needs 2 pixels."""
+        return 2 ** (len(self.mults) - 1)
+
     def _check(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> None:
-        if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] != self.image_channels:
-            shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-            raise ValueError(f"x must be a (B, {self.image_channels}, H, W) tensor, got {shape}")
-        if not torch.is_tensor(t) or t.shape != (len(x),):
-            shape = tuple(t.shape) if torch.is_tensor(t) else type(t).__name__
-            raise ValueError(f"t must be a ({len(x)},) tensor of time steps, one per image, got {shape}")
+        if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] != self.image_channels or not x.is_floating_point():
+            shape = (x.dtype, tuple(x.shape)) if torch.is_tensor(x) else type(x).__name__
+            raise ValueError(f"x must be a float (B, {self.image_channels}, H, W) tensor, got {shape}")
+        if len(x) == 0 or min(x.shape[-2:]) < self.min_size:
+            raise ValueError(f"x must hold at least one image of at least {self.min_size}x{self.min_size} pixels "
+                             f"(this U-Net halves the size {len(self.mults) - 1} times), got {tuple(x.shape)}")
+        if not torch.is_tensor(t) or t.shape != (len(x),) or t.is_floating_point() or t.dtype == torch.bool:
+            shape = (t.dtype, tuple(t.shape)) if torch.is_tensor(t) else type(t).__name__
+            raise ValueError(f"t must be a ({len(x)},) tensor of whole time steps, one per image, got {shape}")
         if labels is not None:
             if self.label_emb is None:
                 raise ValueError("labels given to an unconditional UNet: build it with UNet(num_classes=10)")

@@ -40,7 +40,8 @@ class Entry:
     bind: Callable | None = None        # f -> the instance, for methods
     kinds: dict = field(default_factory=dict)     # argument -> kind, where the good value's type is not enough
     ok: dict = field(default_factory=dict)        # argument -> {case: why this function handles it correctly}
-    skip: dict = field(default_factory=dict)      # argument -> why no bad value is thrown at it
+    skip: dict = field(default_factory=dict)      # argument -> why no bad value is thrown at it (a str), or
+                                                  # {case: why} for single cases
     names: dict = field(default_factory=dict)     # argument -> other words an error may name it by
     check: Callable | None = None       # (result, args) -> None, asserting an ok case's result is right
     nan_through: str | None = None      # why NaN in -> NaN out is right here (a layer's forward, as torch's own)
@@ -63,6 +64,7 @@ NUMBER_CASES = {
 
 def image_cases(good: torch.Tensor) -> dict:
     """Bad variants of a good image batch (N, C, H, W)."""
+    good = good.detach()
     as_float = good.float() if good.dtype == torch.uint8 else good.clone()
     with_nan = as_float.clone()
     with_nan.view(-1)[0] = NAN
@@ -79,6 +81,7 @@ def image_cases(good: torch.Tensor) -> dict:
 
 def tensor_cases(good: torch.Tensor) -> dict:
     """Bad variants of a good non-image tensor (noise z, labels, points)."""
+    good = good.detach()
     cases = {"empty": good[:0] if good.dim() else good.reshape(0), "extra_axis": good.unsqueeze(0)}
     if good.is_floating_point():
         with_nan = good.clone()
