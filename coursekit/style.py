@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import numbers
 import time
 import weakref
@@ -25,13 +26,14 @@ from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from . import runtime
-from .checks import check_images
+from .checks import check_choice, check_count, check_finite, check_images, check_number, check_positive, check_seed
 from .data import style_image
-from .engine import configure
+from .engine import TrainingDiverged, configure
 from .images import load_image
 from .nets.vgg import CONTENT_LAYERS, IMAGENET_MEAN, IMAGENET_STD, STYLE_LAYERS, VGGFeatures, load_vgg19, vgg19_layer_names  # noqa: F401
 
-MIN_SIDE = 32          # VGG halves the image 4 times before conv5_1; below this the Gram matrices degenerate
+MIN_SIDE = 32  # smallest side of an image, as given and after resizing: VGG19 halves it 4 times before
+#                conv5_1, so relu5_1 sees 2x2 positions at 32 px and a single one at 16 px (its absolute floor)
 
 
 # ---------------------------------------------------------------- the losses
@@ -40,9 +42,25 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
     Which channels fire together, averaged over all positions: texture and colour statistics
     survive, the spatial layout does not. Computed in the features' precision (bf16 products
-    are summed in fp32), returned in fp32.
+    are summed in fp32), returned in fp32. Called every optimisation step, it checks the shape and
+    dtype but not the values (that would be a host sync per step): NaN features give a NaN Gram,
+    as torch's own matmul does; `transfer` refuses NaN images before it starts.
     """
+    _check_features(features, "features")
     return _Gram.apply(features)
+
+
+def _check_features(x, name: str) -> torch.Tensor:
+    """A non-empty float (B, C, H, W) feature map; no value check (no host sync: called every step)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of features (B, C, H, W), got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"{name} must be features shaped (B, C, H, W), got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor (features of a network), got dtype {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}): nothing to compare")
+    return x
 
 
 class _Gram(torch.autograd.Function):
@@ -89,9 +107,15 @@ def _matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def content_loss(features: torch.Tensor, target: torch.Tensor, target_power: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared difference of features, divided by the mean square of the target's.
 
-    features, target: (B, C, H, W). target_power: target.square().mean(), if already computed
-    (it saves a pass over the target every step).
+    features, target: (B, C, H, W), the same shape. target_power: target.square().mean(), if
+    already computed (it saves a pass over the target every step). Shapes and dtypes are checked,
+    values are not (a host sync per step): NaN in gives NaN out, as torch's mse_loss.
     """
+    _check_features(features, "features")
+    _check_features(target, "target")
+    if features.shape != target.shape:
+        raise ValueError(f"features and target must have the same shape, got {tuple(features.shape)} and "
+                         f"{tuple(target.shape)}: the features of the image and of the content image at one layer")
     if target_power is None:
         target_power = target.square().mean()
     return F.mse_loss(_in_storage_order(features).float(), _in_storage_order(target)) / target_power
@@ -107,38 +131,62 @@ def _in_storage_order(x: torch.Tensor) -> torch.Tensor:
 
 
 def style_loss(features: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Sum over layers of ||gram(F) - G_target||^2 / ||G_target||^2 (each layer counts alike)."""
+    """Sum over layers of ||gram(F) - G_target||^2 / ||G_target||^2 (each layer counts alike).
+
+    features: {layer: (B, C, H, W)}; target_grams: {layer: (B, C, C)}, every layer of which
+    `features` must hold.
+    """
+    missing = [k for k in target_grams if k not in features]
+    if missing:
+        raise ValueError(f"features lack the layer(s) {missing} that target_grams has (features has {sorted(features)})")
     losses = [(gram(features[k]) - t).square().sum() / t.square().sum() for k, t in target_grams.items()]
     return torch.stack(losses).sum() if losses else torch.zeros(())
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
-    """Total variation: mean squared difference between neighbouring pixels; 0 for a flat image."""
-    check_images(image)
+    """Total variation: mean squared difference between neighbouring pixels; 0 for a flat image.
+
+    image: float (B, C, H, W), at least 2x2 px. Computed every step: NaN pixels give a NaN loss
+    (no value check, which would be a host sync).
+    """
+    check_images(image, "image", min_size=2)
+    if not image.is_floating_point():
+        raise ValueError(f"image must be a float tensor, got dtype {image.dtype}")
     return (image[..., 1:, :] - image[..., :-1, :]).square().mean() + (image[..., :, 1:] - image[..., :, :-1]).square().mean()
 
 
 # ---------------------------------------------------------------- preparing images
-def prepare(image, size: int) -> torch.Tensor:
+def prepare(image, size: int, name: str = "image") -> torch.Tensor:
     """A path, URL, course image name or tensor -> (1, 3, H, W) in [0, 1], longer side = `size`.
 
-    Tensors: (1, 3, H, W), (3, H, W) or one channel; float in [0, 1] or uint8 in [0, 255].
+    Tensors: (1, 3, H, W), (3, H, W) or one channel; float in [0, 1] or uint8 in [0, 255], no
+    NaN. The image must be at least MIN_SIDE (32) px on its shorter side, as given and after
+    resizing: a smaller one is refused, never upscaled from a few pixels. `name` is the
+    argument the errors name (transfer passes "content" and "style").
     """
+    size = check_count(size, "size", minimum=MIN_SIDE)
     if isinstance(image, torch.Tensor):
-        x = image if image.dim() == 4 else image.unsqueeze(0)
-        check_images(x)
-        x = _to_unit_range(x)
+        x = image if image.dim() != 3 else image.unsqueeze(0)  # one image (C, H, W): add the batch axis
+        check_images(x, name, channels=(1, 3))
+        if x.shape[0] != 1:
+            raise ValueError(f"{name} must be one image, shaped (1, C, H, W) or (C, H, W), got {tuple(image.shape)}")
+        x = _to_unit_range(x, name)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)  # grayscale: the same value in R, G and B
-        if x.shape[1] != 3:
-            raise ValueError(f"image must have shape (1, 3, H, W) or (1, 1, H, W), got {tuple(image.shape)}")
     elif isinstance(image, (str, Path)) and not Path(image).exists() and "/" not in str(image):
         x = style_image(str(image))  # a course image by name, e.g. "starry_night.jpg"
-    else:
+    elif isinstance(image, (str, Path)):
         x = load_image(image)
+    else:
+        raise TypeError(f"{name} must be a path, URL, course image name or tensor (1, 3, H, W), "
+                        f"got {type(image).__name__}")
     h, w = x.shape[-2:]
+    if min(h, w) < MIN_SIDE:
+        raise ValueError(f"{name} of {w}×{h} px has a shorter side under {MIN_SIDE} px: VGG19 halves it 4 times "
+                         "before conv5_1, and an image upscaled from a few pixels has no content or style to "
+                         f"transfer. Pass an image at least {MIN_SIDE}×{MIN_SIDE} px.")
     if min(h, w) * size / max(h, w) < MIN_SIDE:
-        raise ValueError(f"image of {w}×{h} px at size {size} has a shorter side under {MIN_SIDE} px: VGG "
+        raise ValueError(f"{name} of {w}×{h} px at size {size} has a shorter side under {MIN_SIDE} px: VGG "
                          f"halves it 4 times before conv5_1. Use a larger size or a less elongated image.")
     if max(h, w) > 2 * size:
         print(f"resizing a {w}×{h} px image to a longer side of {size} px")
@@ -146,17 +194,18 @@ def prepare(image, size: int) -> torch.Tensor:
     return TF.resize(x.float(), [round(h * scale), round(w * scale)], antialias=True).clamp(0, 1).contiguous()
 
 
-def _to_unit_range(x: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [0, 1]; floats must already be in [0, 1] (else a ValueError saying how to fix it)."""
+def _to_unit_range(x: torch.Tensor, name: str = "image") -> torch.Tensor:
+    """uint8 [0, 255] -> float [0, 1]; floats must already be in [0, 1], without NaN (else a ValueError saying how to fix it)."""
     if x.dtype == torch.uint8:
         return x.float() / 255
     if not x.is_floating_point():
-        raise ValueError(f"image tensor has dtype {x.dtype}: pass floats in [0, 1] or uint8 in [0, 255]")
+        raise ValueError(f"{name}: image tensor has dtype {x.dtype}: pass floats in [0, 1] or uint8 in [0, 255]")
+    check_finite(x, name)
     low, high = x.min().item(), x.max().item()
     if low < -0.01 or high > 1.01:
         hint = ("it looks like 0-255: divide by 255" if high > 2 else
                 "it looks like [-1, 1] (a GAN's output?): use (x + 1) / 2" if low >= -1.01 else "rescale it")
-        raise ValueError(f"image tensor values must lie in [0, 1], got [{low:.3g}, {high:.3g}]: {hint}")
+        raise ValueError(f"{name}: image tensor values must lie in [0, 1], got [{low:.3g}, {high:.3g}]: {hint}")
     return x
 
 
@@ -167,13 +216,25 @@ _low_precision_copies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  
 
 def network_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     """The network's dtype for `precision` ("auto", "fp32", "bf16") on `device`; None = fp32."""
+    check_choice(precision, "precision", ("auto", *PRECISIONS))
+    device = _device(device)
     if precision == "auto":
         low = runtime.amp_dtype(device)
         # fp16 gradients on the pixels would underflow without loss scaling: fp16-only GPUs stay fp32
         return None if low == torch.float16 else low
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
     return PRECISIONS[precision]
+
+
+def _device(device) -> torch.device:
+    """`device` as a torch.device; ValueError naming it for a misspelt one (torch's own error names no argument)."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {device!r}")
+    try:
+        return torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device must be a device name such as 'cpu', 'cuda' or 'mps', got {device!r}") from err
 
 
 def in_precision(extractor: torch.nn.Module, dtype: torch.dtype | None, device: torch.device) -> torch.nn.Module:
@@ -182,6 +243,11 @@ def in_precision(extractor: torch.nn.Module, dtype: torch.dtype | None, device: 
     A copy rather than autocast: autocast re-casts frozen weights on every forward pass (they
     need no gradient, so its weight cache does not apply): a third of a step on a CPU.
     """
+    if not isinstance(extractor, torch.nn.Module):
+        raise TypeError(f"extractor must be a torch.nn.Module (e.g. style.VGGFeatures()), got {type(extractor).__name__}")
+    if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
+        raise ValueError(f"dtype must be a float torch.dtype (e.g. torch.bfloat16) or None for fp32, got {dtype!r}")
+    device = _device(device)
     if dtype is None:
         return extractor
     copies = _low_precision_copies.setdefault(extractor, {})
@@ -208,15 +274,28 @@ class TransferConfig:
     precision: str = "auto"         # the network's: "auto" (bf16 where native, else fp32), "fp32", "bf16"
     progress: bool = True           # tqdm progress bar
 
+    def __post_init__(self) -> None:
+        self.validate()  # a bad field fails where the config is made, not at the first step
+
     def validate(self) -> None:
-        """Raise ValueError naming the first bad field (before any work)."""
+        """Raise ValueError/TypeError naming the first bad field (before any work)."""
         if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps < 1:
             raise ValueError(f"steps must be a whole number >= 1, got {self.steps!r}: each step is one forward and "
                              "backward pass; with no step the result would just be the starting image")
-        if self.init not in ("content", "noise"):
-            raise ValueError(f"init must be 'content' or 'noise', got {self.init!r}")
-        if self.optimizer not in ("adam", "lbfgs"):
-            raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}")
+        check_count(self.size, "size", minimum=MIN_SIDE)
+        check_choice(self.optimizer, "optimizer", ("adam", "lbfgs"))
+        check_positive(self.lr, "lr", optional=True)
+        for name in ("style_weight", "content_weight", "tv_weight"):
+            check_number(getattr(self, name), name, low=0)  # a negative weight would maximise its loss
+        check_choice(self.init, "init", ("content", "noise"))
+        for name in ("style_layers", "content_layers"):
+            layers = getattr(self, name)
+            if isinstance(layers, str) or not all(isinstance(k, str) for k in layers):
+                raise TypeError(f"{name} must be a list of VGG19 layer names such as ('relu1_1', 'relu2_1'), got {layers!r}")
+        check_seed(self.seed, "seed")
+        check_choice(self.precision, "precision", ("auto", *PRECISIONS))
+        if not isinstance(self.progress, bool):
+            raise TypeError(f"progress must be True or False, got {self.progress!r}")
         self.style_layers, self.content_layers = tuple(self.style_layers), tuple(self.content_layers)
 
 
@@ -239,13 +318,17 @@ def transfer(content, style, config: TransferConfig | None = None, *, extractor:
     size, steps, optimizer, lr, init = cfg.size, cfg.steps, cfg.optimizer, cfg.lr, cfg.init
     style_weight, content_weight, tv_weight = cfg.style_weight, cfg.content_weight, cfg.tv_weight
     style_layers, content_layers = cfg.style_layers, cfg.content_layers
-    device = torch.device(device) if device else runtime.pick_device(verbose=False)
+    device = runtime.pick_device(verbose=False) if device is None else _device(device)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function callback(step, image, history) or None, got {type(callback).__name__}")
+    if extractor is not None and not isinstance(extractor, torch.nn.Module):
+        raise TypeError(f"extractor must be a torch.nn.Module (e.g. style.VGGFeatures()) or None, got {type(extractor).__name__}")
+    content_img = prepare(content, size, "content").to(device)  # the images first: a bad one fails before VGG loads
+    style_img = prepare(style, size, "style").to(device)
     dtype = network_dtype(device, cfg.precision)
     extractor = (extractor or _default_extractor(style_layers + content_layers)).to(device)
     net = in_precision(extractor, dtype, device)
     features = lambda x: net(x if dtype is None else x.to(dtype))  # noqa: E731  losses are computed in fp32
-    content_img = prepare(content, size).to(device)
-    style_img = prepare(style, size).to(device)
 
     with torch.no_grad():  # targets, computed once
         content_feats, style_feats = features(content_img), features(style_img)
@@ -275,7 +358,13 @@ def transfer(content, style, config: TransferConfig | None = None, *, extractor:
     def report(shown: torch.Tensor) -> None:
         """Move the new rows into `history` and show `shown` through the callback."""
         done = len(history["step"])
-        for row, values in enumerate(torch.stack(rows[done:]).tolist(), start=done):
+        new = torch.stack(rows[done:]).tolist()  # the one host sync per 10 steps
+        if not all(math.isfinite(v) for values in new for v in values):
+            bar.close()
+            raise TrainingDiverged(f"style transfer diverged: a loss became NaN or infinite by step {len(rows)} "
+                                   f"(lr {lr or ('0.02' if optimizer == 'adam' else '1')} with {optimizer}). "
+                                   "Lower lr or the weights, or use precision='fp32'.")
+        for row, values in enumerate(new, start=done):
             history["step"].append(row + 1)
             history["seconds"].append(seconds[row])
             for k, v in zip(names, values):

@@ -15,7 +15,7 @@ import torch
 import torchvision
 from torch import nn
 
-from ..checks import check_images
+from ..checks import check_choice, check_finite, check_images
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu4_2",)
@@ -77,21 +77,31 @@ class VGGFeatures(nn.Module):
 
     forward: images (B, 3, H, W) in [0, 1] -> {layer name: (B, C_l, H_l, W_l)}, one pass; the
     features are stored channels-last (`x.is_contiguous(memory_format=torch.channels_last)`).
+    Images must be at least `min_size` px (2 ** the pools before the deepest layer: 16 for
+    relu5_1). Their values (no NaN, within [0, 1]) are checked, one host sync, except while
+    autograd records the pixels: the optimisation loop, which keeps them in [0, 1] itself.
     pooling: "max" (VGG's own) or "avg" (smoother, as Gatys et al. suggest for synthesis).
     """
 
     def __init__(self, layers=STYLE_LAYERS + CONTENT_LAYERS, pooling: str = "avg", pretrained: bool = True):
         super().__init__()
         names = vgg19_layer_names()
+        if isinstance(layers, str) or not all(isinstance(n, str) for n in layers):
+            raise TypeError(f"layers must be a list of VGG19 layer names such as ['relu1_1', 'relu2_1'], got {layers!r}")
+        layers = tuple(layers)
+        if not layers:
+            raise ValueError(f"layers is empty: name at least one VGG19 layer, from {names}")
         unknown = sorted(set(layers) - set(names))
         if unknown:
             raise ValueError(f"unknown VGG19 layers {unknown}; choose from {names}")
-        if pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+        check_choice(pooling, "pooling", ("max", "avg"))
+        if not isinstance(pretrained, bool):
+            raise TypeError(f"pretrained must be True or False, got {pretrained!r}")
         features, self.pretrained = load_vgg19(pretrained)
         last = max(names.index(n) for n in layers)
         self.body = nn.Sequential(*(self._layer(m, i, names, layers, pooling) for i, m in enumerate(list(features)[: last + 1])))
         self.names, self.layers = names[: last + 1], set(layers)
+        self.min_size = 2 ** sum(n.startswith("pool") for n in self.names)  # each pool halves H and W
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
@@ -104,7 +114,15 @@ class VGGFeatures(nn.Module):
         return module  # the (shared, frozen) convolution itself
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        check_images(images, channels=3)
+        check_images(images, "images", channels=3, min_size=self.min_size)
+        if not images.is_floating_point():
+            raise ValueError(f"images must be float in [0, 1], got dtype {images.dtype} (uint8? divide by 255)")
+        if not images.requires_grad:  # a direct call or the targets; the loop's pixels are clamped to [0, 1]
+            check_finite(images, "images")
+            low, high = images.min().item(), images.max().item()
+            if low < -0.01 or high > 1.01:
+                raise ValueError(f"images must be float in [0, 1] (VGG's ImageNet normalisation expects it), got "
+                                 f"values in [{low:.3g}, {high:.3g}]" + (": divide by 255" if high > 2 else ""))
         # channels-last memory: CPU pooling runs ~10x and fp32 convolutions ~2x faster than in (B, C, H, W) order
         x, out = ((images - self.mean) / self.std).contiguous(memory_format=torch.channels_last), {}
         for name, layer in zip(self.names, self.body):
