@@ -105,7 +105,7 @@ def test_non_image_file_and_missing_file(tmp_path):
     (tmp_path / "a.jpg").write_text("plain text")
     with pytest.raises(DataError, match="a.jpg: not a readable image"):
         ck.images.load_image(tmp_path / "a.jpg")
-    with pytest.raises(DataError, match="no such file"):
+    with pytest.raises(DataError, match="b.jpg does not exist"):
         ck.images.load_image(tmp_path / "b.jpg")
 
 

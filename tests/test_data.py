@@ -132,8 +132,8 @@ def test_subset_is_stable(data_root):
 
 @pytest.mark.parametrize("n", [-3, 0])
 def test_subset_of_no_images_is_refused(n):
-    s = ck.data.ImageSet(torch.zeros(5, 1, 2, 2, dtype=torch.uint8), torch.arange(5), ["a"], "tiny")
-    with pytest.raises(ValueError, match=f"n must be positive.*got {n}"):
+    s = ck.data.ImageSet(torch.zeros(5, 1, 2, 2, dtype=torch.uint8), torch.arange(5), list("abcde"), "tiny")
+    with pytest.raises(ValueError, match=f"n must be a whole number >= 1.*got {n}"):
         s.subset(n)
     assert len(s.subset(5)) == len(s.subset(99)) == 5
 

@@ -18,7 +18,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .. import runtime
-from ..checks import DataError
+from ..checks import DataError, check_count
 from ..images import open_rgb, square_uint8
 from ..download import download_file, missing, torchvision_download, writable_folder
 from .imageset import ImageSet, cached, fingerprint
@@ -35,6 +35,8 @@ def load_flowers102(split: str = "train", size: int = 64, root: str | Path | Non
 
     `split` is "train", "val", "test", or several joined with "+", e.g. "train+val".
     """
+    _check_split(split)
+    size = check_count(size, "size")
     root = runtime.data_root(root)
     folder = root / "flowers-102"
 
@@ -68,6 +70,16 @@ def load_flowers102(split: str = "train", size: int = 64, root: str | Path | Non
     return cached(key, build)
 
 
+FLOWERS102_SPLITS = ("train", "val", "test")
+
+
+def _check_split(split) -> None:
+    parts = split.split("+") if isinstance(split, str) else None
+    if not parts or any(p not in FLOWERS102_SPLITS for p in parts) or len(set(parts)) != len(parts):
+        raise ValueError(f"split must be 'train', 'val' or 'test', or several of them joined with '+' "
+                         f"(e.g. 'train+val'), got {split!r}")
+
+
 def _check_tgz(path: Path) -> None:
     """Raise DataError unless `path` opens as a gzipped tar archive."""
     try:
@@ -82,6 +94,7 @@ def load_flowers17(size: int = 64, root: str | Path | None = None, download: boo
 
     The archive is read in place (no extraction), so a read-only data folder works.
     """
+    size = check_count(size, "size")
     root = runtime.data_root(root)
     archive = root / "flowers-17" / "17flowers.tgz"
     if not archive.exists():

@@ -7,7 +7,6 @@ from there next time.
 from __future__ import annotations
 
 import hashlib
-import operator
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import torch
 
 from .. import runtime
 from ..batches import DeviceBatches
+from ..checks import check_count, check_images, check_labels, check_seed
 from ..storage import atomic_save
 
 
@@ -33,6 +33,14 @@ class ImageSet:
     name: str
     skipped: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        check_images(self.images, "images", channels=(1, 3), dtype=torch.uint8)
+        if isinstance(self.classes, str) or not all(isinstance(c, str) for c in self.classes):
+            raise TypeError(f"classes must be a list of class names (str), got {self.classes!r}")
+        check_labels(self.labels, "labels", n=len(self.images), classes=len(self.classes))
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__}")
+
     def __len__(self) -> int:
         return len(self.images)
 
@@ -42,9 +50,7 @@ class ImageSet:
 
     def subset(self, n: int, seed: int = 0) -> ImageSet:
         """A random subset of `n` images (all of them if n >= len), same order every time."""
-        n = operator.index(n)  # TypeError for 2.5: a count of images is a whole number
-        if n <= 0:
-            raise ValueError(f"subset(n): n must be positive (the number of images to keep), got {n}")
+        n, seed = check_count(n, "n"), check_seed(seed)  # n: how many images to keep
         if n >= len(self):
             return self
         idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
@@ -53,6 +59,7 @@ class ImageSet:
     def batches(self, batch_size: int = 128, device: str | torch.device = "cpu", *,
                 shuffle: bool = True, seed: int = 0, with_labels: bool = False) -> DeviceBatches:
         """A device-resident batch iterator over this set (see `DeviceBatches`)."""
+        batch_size, seed = check_count(batch_size, "batch_size"), check_seed(seed)
         labels = self.labels if with_labels else None
         return DeviceBatches(self.images, labels, batch_size, device, shuffle=shuffle, seed=seed)
 
@@ -68,6 +75,10 @@ def fingerprint(*paths: Path) -> str:
 
 def cached(key: str, build: Callable[[], ImageSet]) -> ImageSet:
     """Load the ImageSet cached under `key`, or build it with `build()` and cache it."""
+    if not isinstance(key, str) or not key or "/" in key or key.startswith("."):
+        raise ValueError(f"key must be a file name (a non-empty str without '/'), got {key!r}")
+    if not callable(build):
+        raise TypeError(f"build must be a function returning an ImageSet, got {type(build).__name__}")
     path = runtime.cache_dir("tensors") / f"{key}.pt"
     if path.exists():
         try:

@@ -16,6 +16,7 @@ import torchvision
 from .. import runtime
 from ..checks import DataError
 from ..download import missing, torchvision_download
+from ..images import readable_file
 from .imageset import ImageSet, cached, fingerprint
 
 MNIST_FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -32,8 +33,14 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def read_idx(path: Path, raw: bytes | None = None) -> np.ndarray:
-    """Read an IDX file (the MNIST format, optionally .gz) -> uint8 array; clear error if corrupt."""
-    raw = _read_bytes(path) if raw is None else raw
+    """Read an IDX file (the MNIST format, optionally .gz) -> uint8 array; clear error if corrupt.
+
+    raw: the file's bytes (gunzipped) if already read; `path` then only names it in errors.
+    """
+    if raw is None:
+        raw = _read_bytes(readable_file(path, "path"))
+    elif not isinstance(raw, (bytes, bytearray)):
+        raise TypeError(f"raw must be the file's bytes or None, got {type(raw).__name__}")
     if len(raw) < 8 or raw[0:2] != b"\0\0" or raw[2] != 0x08:
         raise DataError(f"{path} is not an MNIST IDX file of uint8 (bad header). Delete it and download it again.")
     ndim = raw[3]
@@ -64,6 +71,8 @@ def load_mnist(train: bool = True, root: str | Path | None = None, download: boo
     and `download` is true, torchvision.datasets.MNIST downloads them into root/MNIST/raw
     (checking their MD5s).
     """
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (60,000 training digits) or False (10,000 test digits), got {train!r}")
     root = runtime.data_root(root)
     files = _find_mnist_files(root, train)
     if files is None:

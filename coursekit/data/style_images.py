@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .. import runtime
-from ..checks import DataError
+from ..checks import DataError, check_count, check_folder
 from ..images import load_image
 
 _JJ = "https://raw.githubusercontent.com/jcjohnson/neural-style/07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs"
@@ -30,8 +30,18 @@ STYLE_IMAGES = {  # name -> where to download it when the data folder does not h
 def style_image(name: str, max_side: int | None = None, root: str | Path | None = None) -> torch.Tensor:
     """A course image by name (see STYLE_IMAGES) -> (1, 3, H, W) float in [0, 1].
 
-    Read from <data root>/style/<name> when there, else downloaded once into the cache.
+    Read from <data root>/style/<name> when there, else downloaded once into the cache. An
+    explicit `root` must be an existing folder (a misspelt one is an error, not a download).
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a course image name (str), one of {sorted(STYLE_IMAGES)}, got {name!r}")
+    if max_side is not None:
+        max_side = check_count(max_side, "max_side")
+    if root is not None:
+        try:
+            check_folder(root, "root")
+        except OSError as err:
+            raise DataError(f"{err}. Pass the data folder that holds style/{name}, or leave root out.") from err
     local = runtime.data_root(root) / "style" / name
     if local.exists():
         return load_image(local, max_side)
