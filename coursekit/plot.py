@@ -14,19 +14,42 @@ import matplotlib.pyplot as plt
 import torch
 from torchvision.utils import make_grid
 
-from .checks import check_images
+from .checks import check_count, check_finite, check_images, check_number, check_positive
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
-    """(N, C, H, W) uint8 in [0, 255] or float in [-1, 1] -> one (3, H', W') float grid in [0, 1]."""
-    check_images(images)
-    x = images.detach().float().cpu()
-    x = x / 255 if images.dtype == torch.uint8 else (x.clamp(-1, 1) + 1) / 2
+    """(N, 1 or 3, H, W) uint8 in [0, 255] or float in [-1, 1] -> one (3, H', W') float grid in [0, 1].
+
+    Float values beyond [-1, 1] (a noisy image, diffusion's x_t) are clipped for display; a float
+    batch that looks like 0-255 pixels (no negative value, some above 2) is refused, as is NaN.
+    """
+    x = display_range(images, "images")
+    nrow, padding = check_count(nrow, "nrow"), check_count(padding, "padding", minimum=0)
     return make_grid(x, nrow=nrow, padding=padding, pad_value=1.0)
 
 
+def display_range(images: torch.Tensor, name: str = "images") -> torch.Tensor:
+    """Images to draw -> float (N, C, H, W) in [0, 1] on the CPU (see `image_grid` for what is accepted)."""
+    check_images(images, name, channels=(1, 3))
+    x = images.detach().cpu()
+    if x.dtype == torch.uint8:
+        return x.float() / 255
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be uint8 in [0, 255] or float in [-1, 1], got dtype {x.dtype}")
+    x = check_finite(x.float(), name)
+    low, high = x.min().item(), x.max().item()
+    if low >= 0 and high > 2:
+        raise ValueError(f"{name} must be float in [-1, 1] (or uint8 in [0, 255]), got values in [{low:.3g}, "
+                         f"{high:.3g}]: 0-255 pixels as floats? pass x.to(torch.uint8) or x / 127.5 - 1")
+    return (x.clamp(-1, 1) + 1) / 2
+
+
 def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, size: float = 4.0):
-    """Draw a grid of images (see `image_grid` for the accepted ranges); returns the axes."""
+    """Draw a grid of images (see `image_grid` for the accepted ranges); returns the axes.
+
+    size: the figure's width in inches (when `ax` is None).
+    """
+    size = check_positive(size, "size")
     grid = image_grid(images, nrow)
     if ax is None:
         aspect = grid.shape[1] / grid.shape[2]
@@ -41,6 +64,11 @@ def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, a
 def plot_history(history: dict[str, list], keys: list[str] | None = None, ax=None, title: str | None = None,
                  step_key: str = "step"):
     """Plot logged series against `history[step_key]` (the shape `train_gan` returns); returns the axes."""
+    if not isinstance(history, dict):
+        raise TypeError(f"history must be a dict of lists (series name -> values), got {type(history).__name__}")
+    unknown = [k for k in (keys or []) if k not in history]
+    if unknown:
+        raise ValueError(f"keys {unknown} are not in history, which has {sorted(history)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     keys = keys or [k for k in history if k != step_key]
@@ -68,6 +96,9 @@ def in_notebook() -> bool:
 
 def figure_png(fig, dpi: int = 80) -> bytes:
     """A matplotlib figure as PNG file contents (for an ipywidgets Image); the figure is closed."""
+    dpi = check_count(dpi, "dpi")
+    if not hasattr(fig, "savefig"):
+        raise TypeError(f"fig must be a matplotlib figure, got {type(fig).__name__}")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
@@ -93,8 +124,10 @@ class LivePlot:
 
     def __init__(self, panels: dict[str, list[str]], with_images: bool = False, every: int = 1, target=None,
                  images_title: str = "samples", max_share: float | None = 0.05):
-        if max_share is not None and not 0 < max_share <= 1:
-            raise ValueError(f"max_share is the largest share of time spent drawing, in (0, 1], or None; got {max_share!r}")
+        max_share = check_number(max_share, "max_share", low=0, high=1, low_open=True, optional=True)  # of the time spent drawing
+        every = check_count(every, "every")
+        if not isinstance(panels, dict) or not all(isinstance(keys, (list, tuple)) for keys in panels.values()):
+            raise TypeError(f"panels must be a dict: panel title -> list of series names, got {panels!r}")
         self.panels, self.with_images, self.every = panels, with_images, every
         self.target, self.images_title, self.max_share = target, images_title, max_share
         self.history: dict[str, list] = defaultdict(list)
@@ -106,6 +139,12 @@ class LivePlot:
         self._drawn_calls = 0   # self._calls at the last draw
 
     def update(self, step: int, values: dict[str, float], images: torch.Tensor | None = None) -> None:
+        """Record `values` at `step` (and the latest `images`, (N, 1 or 3, H, W) as `image_grid` takes them)."""
+        step = check_count(step, "step", minimum=0)
+        if not isinstance(values, dict):
+            raise TypeError(f"values must be a dict: series name -> number, got {type(values).__name__}")
+        if images is not None:
+            display_range(images, "images")  # refused now, not at the next draw
         self.history["step"].append(step)
         for k, v in values.items():
             self.history[k].append(float(v))

@@ -31,7 +31,7 @@ from pathlib import Path
 import ipywidgets as W
 
 from . import runtime
-from .checks import DataError
+from .checks import DataError, check_choice, check_count, check_number
 
 # The clone's notebooks/quizzes/, else the installed package's copy (as for runtime.RESULTS_DIRS).
 QUIZ_DIRS = (runtime.CHECKOUT_DIR / "notebooks" / "quizzes", runtime.PACKAGE_DIR / "quizzes")
@@ -55,11 +55,25 @@ class Question:
     tolerance: float = 0.0
     why: str = ""  # shown after any answer
 
+    def __post_init__(self) -> None:
+        if self.choices:  # one correct choice; measured results that tie mark each tied choice right
+            if not any(c.correct for c in self.choices):
+                raise ValueError(f"choices of {self.text!r} must include a correct one, got none")
+            if self.answer is not None:
+                raise ValueError(f"{self.text!r} has choices and an answer: give one of them")
+        elif self.answer is None:
+            raise ValueError(f"{self.text!r} needs choices or a numeric answer")
+        self.answer = check_number(self.answer, "answer", optional=True)
+        self.tolerance = check_number(self.tolerance, "tolerance", low=0)
+
     def check(self, response: int | str | None) -> tuple[bool, str]:
-        """(right?, explanation) for a choice index or a typed number."""
+        """(right?, explanation) for a choice index (0, 1, ...; None: nothing picked yet) or a typed number."""
         if self.choices:
             if response is None:
                 return False, "Pick one of the answers first."
+            response = check_count(response, "response", minimum=0)
+            if response >= len(self.choices):
+                raise ValueError(f"response must be a choice index in 0..{len(self.choices) - 1}, got {response}")
             choice = self.choices[response]
             return choice.correct, " ".join(s for s in (choice.why, self.why) if s)
         try:
@@ -142,9 +156,18 @@ def _question(raw: dict, where: str) -> Question:
     return Question(raw["question"], raw["section"], answer=answer, tolerance=float(tolerance), why=raw.get("why", ""))
 
 
+def _lesson_number(lesson: str | int) -> int:
+    """A lesson given as 5 or "05" -> 5; an error naming `lesson` for anything else."""
+    if isinstance(lesson, str):
+        if not lesson.strip().isdigit():
+            raise ValueError(f"lesson must be a lesson number such as 5 or '05', got {lesson!r}")
+        return int(lesson)
+    return check_count(lesson, "lesson", minimum=0)
+
+
 def quiz_file(lesson: str | int) -> Path:
     """The question file of a lesson, e.g. quiz_file("01") -> .../quizzes/01.json."""
-    name = f"{int(lesson):02d}.json"
+    name = f"{_lesson_number(lesson):02d}.json"
     for folder in QUIZ_DIRS:
         if (folder / name).is_file():
             return folder / name
@@ -156,11 +179,10 @@ class Quiz:
     """The questions of one part ("pre" or "post") of one lesson; displays as a form or as text."""
 
     def __init__(self, lesson: str | int, part: str = "pre"):
-        if part not in PARTS:
-            raise ValueError(f"part must be 'pre' (before the lesson) or 'post' (after it), got {part!r}")
+        check_choice(part, "part", PARTS)  # "pre": before the lesson, "post": after it
         path = quiz_file(lesson)
         data = json.loads(path.read_text(encoding="utf-8"))
-        self.lesson, self.part, self.notebook = f"{int(lesson):02d}", part, data["notebook"]
+        self.lesson, self.part, self.notebook = f"{_lesson_number(lesson):02d}", part, data["notebook"]
         self.questions = [_question(q, f"{path.name} {part} question {i + 1}") for i, q in enumerate(data[part])]
         self.forms: list[Form] = []
 
@@ -203,6 +225,9 @@ class Form:
     """The widgets of one question: `entry` (RadioButtons or Text), `button`, `feedback` (HTML)."""
 
     def __init__(self, question: Question, number: int):
+        if not isinstance(question, Question):
+            raise TypeError(f"question must be a quiz.Question, got {type(question).__name__}")
+        number = check_count(number, "number")  # its place in the quiz, from 1
         self.question = question
         label = W.HTML(f"<b>{number}.</b> {html.escape(question.text)}")
         if question.choices:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import style as st
-from .checks import DataError
+from .checks import DataError, check_choice, check_count, check_images, check_seed, check_tensor
 from .images import decode_bytes
 from .nets import sample
 from .plot import LivePlot, figure_png, show_images
@@ -28,6 +28,13 @@ def slerp(z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor) -> torch.Tensor
     Gaussian noise lives near a sphere of radius sqrt(D); a straight line between two points
     cuts through the low-probability inside, the great circle stays where G was trained.
     """
+    for z, name in ((z_a, "z_a"), (z_b, "z_b")):
+        check_tensor(z, name, dims=1, floating=True)
+        if not bool(z.any()):
+            raise ValueError(f"{name} is all zeros: it has no direction to interpolate along")
+    if z_a.shape != z_b.shape:
+        raise ValueError(f"z_a and z_b must have the same shape, got {tuple(z_a.shape)} and {tuple(z_b.shape)}")
+    check_tensor(t, "t", dims=1, floating=True)
     a, b = z_a / z_a.norm(), z_b / z_b.norm()
     omega = torch.arccos((a * b).sum().clamp(-1, 1))
     t = t.view(-1, 1)
@@ -39,9 +46,12 @@ def slerp(z_a: torch.Tensor, z_b: torch.Tensor, t: torch.Tensor) -> torch.Tensor
 def interpolation_strip(G: torch.nn.Module, seed_a: int, seed_b: int, t: torch.Tensor | int = 10) -> torch.Tensor:
     """G's images along the path from seed_a's z to seed_b's z: (T, C, H, W) in [-1, 1].
 
-    t: the fractions to visit (T,), or a number of evenly spaced steps from 0 to 1.
+    t: the fractions to visit (T,), or a number (>= 2) of evenly spaced steps from 0 to 1.
     """
-    t = torch.linspace(0, 1, t) if isinstance(t, int) else t
+    if not isinstance(G, torch.nn.Module) or not isinstance(getattr(G, "z_dim", None), int):
+        raise TypeError(f"G must be a generator (a torch.nn.Module with a z_dim), got {type(G).__name__}")
+    seed_a, seed_b = check_seed(seed_a, "seed_a"), check_seed(seed_b, "seed_b")
+    t = t if isinstance(t, torch.Tensor) else torch.linspace(0, 1, check_count(t, "t", minimum=2))
     z_a, z_b = (torch.randn(G.z_dim, generator=torch.Generator().manual_seed(s)) for s in (seed_a, seed_b))
     return sample(G, slerp(z_a, z_b, t).to(next(G.parameters()).device))
 
@@ -51,7 +61,9 @@ def latent_explorer(G: torch.nn.Module, steps: int = 10) -> W.Widget:
 
     The picture is a PNG in an Image widget (`.children[1]`), redrawn on every slider move: unlike
     an Output widget capturing plt.show(), it updates alike in JupyterLab, Colab and ipywidgets 7 or 8.
+    steps: how many images the strip shows (>= 2).
     """
+    steps = check_count(steps, "steps", minimum=2)
     seed_a = W.IntSlider(0, 0, 999, description="seed A")
     seed_b = W.IntSlider(1, 0, 999, description="seed B")
     t = W.FloatSlider(0.5, min=0, max=1, step=0.05, description="A → B")
@@ -73,10 +85,12 @@ def latent_explorer(G: torch.nn.Module, steps: int = 10) -> W.Widget:
 
 class StyleTransferApp(W.VBox):
     """The style-transfer app (see `style_transfer_app`). Its parts are attributes, so a test or
-    a curious student can drive it: `uploads["content"]`, `sliders`, `size`, `steps`, `run`
-    (a Button: `run.click()`), `status` (HTML: progress, results, errors), `progress`,
-    `preview` (an Image widget: the live plot, then content | result | style), and `result`:
-    the last finished image, (1, 3, H, W) in [0, 1], e.g. for torchvision's save_image.
+    a curious student can drive it: `uploads["content"]`, `loaded["content"]` (a Label beside
+    the button: which image is in use), `sliders`, `size`, `steps`, `run` (a Button:
+    `run.click()`), `status` (HTML: progress, results, errors), `progress`, `preview` (an Image
+    widget: the live plot, then content | result | style), and `result`: the last finished
+    image, (1, 3, H, W) in [0, 1], e.g. for torchvision's save_image. A run that fails clears
+    the preview and the progress bar, so nothing on screen looks as if it ran.
     """
 
     def __init__(self, content="chelsea.png", style="starry_night.jpg", extractor=None):
@@ -84,6 +98,9 @@ class StyleTransferApp(W.VBox):
         self.defaults, self.extractor, self.result = {"content": content, "style": style}, extractor, None
         self.uploads = {name: W.FileUpload(accept="image/*", description=f"{name} image", layout=W.Layout(width="auto"))
                         for name in ("content", "style")}
+        self.loaded = {name: W.Label(self._loaded_text(name)) for name in self.uploads}
+        for name, button in self.uploads.items():
+            button.observe(lambda _change, name=name: self._show_loaded(name), names="value")
         self.sliders = {"style_weight": W.FloatLogSlider(1e2, base=10, min=0, max=4, description="style weight", **wide),
                         "content_weight": W.FloatLogSlider(10, base=10, min=-1, max=3, description="content weight", **wide),
                         "tv_weight": W.FloatLogSlider(0.1, base=10, min=-3, max=1, description="TV weight", **wide)}
@@ -94,11 +111,26 @@ class StyleTransferApp(W.VBox):
         self.status = W.HTML("Without uploads the course images are used. Press <b>Run</b>.")
         self.preview = W.Image(format="png")
         self.run.on_click(self._on_run)
-        super().__init__([W.HBox(list(self.uploads.values())), W.HBox(list(self.sliders.values())),
+        super().__init__([W.HBox([w for name in self.uploads for w in (self.uploads[name], self.loaded[name])]),
+                          W.HBox(list(self.sliders.values())),
                           W.HBox([self.size, self.steps, self.run]), W.HBox([self.progress, self.status]), self.preview])
 
+    def _loaded_text(self, name: str) -> str:
+        files = uploaded_files(self.uploads[name])
+        if not files:
+            return f"{self.defaults[name]} (course image)"
+        filename, data = files[-1]
+        return f"{filename} ({len(data) / 1024:,.0f} kB)"
+
+    def _show_loaded(self, name: str) -> None:
+        self.loaded[name].value = self._loaded_text(name)
+
     def picked(self, name: str):
-        """The uploaded image (the last one if several) decoded, or the default course image."""
+        """The uploaded image (the last one if several) decoded, or the default course image.
+
+        name: "content" or "style".
+        """
+        check_choice(name, "name", ("content", "style"))
         files = uploaded_files(self.uploads[name])
         if not files:
             return self.defaults[name]
@@ -115,11 +147,18 @@ class StyleTransferApp(W.VBox):
                 done = self._transfer()
             self._say(done, notes)
         except (DataError, ValueError) as err:
+            self._failed()
             self._say(f"<b style='color:#b00020'>Could not run:</b> {html.escape(str(err))}", notes)
         except Exception as err:  # noqa: BLE001  a callback's traceback would land in the log, unseen: show it here
+            self._failed()
             self._say(f"<b style='color:#b00020'>{type(err).__name__}:</b> {html.escape(str(err))}", notes)
         finally:
             self.run.disabled = False
+
+    def _failed(self) -> None:
+        """Clear what an earlier run left on screen: its picture and its full progress bar."""
+        self.preview.value = b""
+        self.progress.value, self.progress.description = 0, "step 0"
 
     def _transfer(self) -> str:
         content, painting = self.picked("content"), self.picked("style")
@@ -151,6 +190,8 @@ def uploaded_files(upload: W.FileUpload) -> list[tuple[str, bytes]]:
     ipywidgets 8 (JupyterLab) keeps a tuple of {"name", "content", ...}; ipywidgets 7.7 (Colab)
     a dict {name: {"metadata": {...}, "content": bytes}}.
     """
+    if not isinstance(upload, W.FileUpload):
+        raise TypeError(f"upload must be an ipywidgets FileUpload, got {type(upload).__name__}")
     value = upload.value
     if isinstance(value, dict):
         return [(name, bytes(item["content"])) for name, item in value.items()]
@@ -172,6 +213,12 @@ ROW_GAP = 4  # white pixels between the images of `row_png`
 
 def row_png(images: list[torch.Tensor]) -> bytes:
     """Images (1, 3, H_i, W_i) in [0, 1] side by side, top-aligned on white, as PNG file contents."""
+    if not isinstance(images, (list, tuple)) or not images:
+        raise ValueError(f"images must be a non-empty list of images (1, 3, H, W), got {images!r}"[:200])
+    for i, x in enumerate(images):
+        check_images(x, f"images[{i}]", channels=3, finite=True)
+        if x.shape[0] != 1 or not x.is_floating_point():
+            raise ValueError(f"images[{i}] must be one float image (1, 3, H, W) in [0, 1], got {x.dtype} {tuple(x.shape)}")
     height = max(x.shape[-2] for x in images)
     parts = []
     for x in images:
