@@ -57,8 +57,8 @@ def test_fd_falls_as_the_gan_trains(quality, data_root):
 
 # ---------------------------------------------------------------- bad input to the measures
 @pytest.mark.parametrize("convert, message", [
-    (lambda x: x.float() / 255, r"looks like \[0, 1\]: pass x \* 2 - 1"),
-    (lambda x: x.float(), r"must be in \[-1, 1\].*got values in \[0, 255\].*pass uint8"),
+    (lambda x: x.float() / 255 * 3 - 1, r"must be float in \[-1, 1\], got values in \[-1, 2\].*value_range="),
+    (lambda x: x.float(), r"must be float in \[-1, 1\].*got values in \[0, 255\].*pass uint8"),
     (lambda x: x.long(), r"uint8 in \[0, 255\] or float in \[-1, 1\], got dtype torch.int64"),
     (lambda x: x.float().div(127.5).sub(1).index_fill(0, torch.tensor([3]), float("nan")), "NaN"),
     (lambda x: x[:0].float(), "empty"),
