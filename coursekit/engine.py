@@ -256,10 +256,11 @@ def configure(kind, config, overrides: dict):
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise TypeError(f"unknown setting(s) {unknown}; {kind.__name__} has: {', '.join(sorted(names))}")
-    cfg = kind(**{**asdict(config or kind()), **overrides})
-    full = getattr(getattr(cfg, "steps", None), "full", None)  # rehearsal: a runtime.steps loop length's full value
+    settings = {**asdict(config or kind()), **overrides}
+    full = getattr(settings.get("steps"), "full", None)  # rehearsal: a runtime.steps loop length's full value
+    cfg = kind(**settings)
     cfg.validate()
-    if full is not None:  # validate() made steps a plain int; keep the full value for the rehearsal's report
+    if full is not None:  # validation makes steps a plain int; keep the full value for the rehearsal's report
         cfg.rehearsal_full_steps = full
     return cfg
 

@@ -13,7 +13,7 @@ One switch, three budgets (`COURSEKIT_BUDGET`, or `COURSEKIT_QUICK=1` for the qu
 - quick (`COURSEKIT_QUICK=1` or `COURSEKIT_BUDGET=quick`, set by CI): every lesson in seconds on a
   CPU; `budget` and `steps` return their `quick` values;
 - rehearsal (`COURSEKIT_BUDGET=rehearsal`): every size at its full value, every loop cut to
-  `REHEARSAL_STEPS` steps. It runs the full budget's cells with full-size tensors in a few
+  `REHEARSAL_STEPS` steps (and figures drawn with their quick count: `shown`). It runs the full budget's cells with full-size tensors in a few
   minutes, so it shows the full budget's memory, and times each training phase (`StepTimer`)
   to project the full budget's time.
 Each only changes numbers; the code path is the same.
@@ -118,6 +118,13 @@ def steps(full: int, quick: int) -> int:
     if chosen == "rehearsal":
         return RehearsalSteps(min(full, REHEARSAL_STEPS), full)
     return quick if chosen == "quick" else full
+
+
+def shown(full: int, quick: int) -> int:
+    """How many images to draw only to look at (a figure): `full`, or `quick` in the quick budget and in
+    the rehearsal, where no question of memory or time hangs on a figure's count. Anything measured or
+    trained on takes `budget`."""
+    return full if budget_name() == "full" else quick
 
 
 # ---------------------------------------------------------------- rehearsal timing

@@ -38,10 +38,13 @@ def test_sizes_are_full_in_the_rehearsal_and_loops_are_cut(switch):
     assert ck.runtime.steps(full=2, quick=1) == 2          # never longer than the full loop
     assert type(steps // 4) is int and type(steps + 1) is int   # arithmetic gives a plain number ...
     assert 3 * steps == 9 and (3 * steps).full == 60_000 and (steps * 2).full == 40_000   # ... but k stages of it
+    assert ck.runtime.shown(full=8, quick=2) == 2           # a figure's count: no full-size question hangs on it
     switch("1", None)
     assert ck.runtime.steps(full=20_000, quick=25) == 25 and ck.runtime.budget(full=64, quick=32) == 32
+    assert ck.runtime.shown(full=8, quick=2) == 2
     switch(None, None)
     assert ck.runtime.steps(full=20_000, quick=25) == 20_000 and type(ck.runtime.steps(full=5, quick=1)) is int
+    assert ck.runtime.shown(full=8, quick=2) == 8
 
 
 def test_a_config_keeps_a_cut_loops_full_length_and_a_checkpoint_saves_a_plain_int(switch):
