@@ -27,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import runtime, storage
-from .checks import check_count, check_seed
+from .checks import check_count, check_device, check_seed
 from .data import load_flowers102, load_mnist
 from .metrics.digits import accuracy
 from .metrics.flowers import STICK_SIZE, as_stick_input
@@ -69,7 +69,7 @@ def load_or_train(spec: Shipped, device: torch.device | str = "cpu", verbose: bo
     """
     if not isinstance(spec, Shipped):
         raise TypeError(f"spec must be a pretrained.Shipped (e.g. pretrained.MNIST_CLASSIFIER), got {type(spec).__name__}")
-    device = _device(device)
+    device = check_device(device)
     model, source = spec.make(), None
     if spec.path.exists():
         if storage.sha256(spec.path) == spec.sha256:
@@ -127,7 +127,7 @@ def train_mnist_classifier(device: torch.device, epochs: int = 3, seed: int = 0)
 
     Returns (state_dict on the CPU, info with the accuracy on the 10,000 held-out test digits).
     """
-    device, epochs, seed = _device(device), check_count(epochs, "epochs"), check_seed(seed)
+    device, epochs, seed = check_device(device), check_count(epochs, "epochs"), check_seed(seed)
     start = time.perf_counter()
     torch.manual_seed(seed)
     model = MNISTClassifier().to(device)
@@ -169,7 +169,7 @@ def train_flower_net(device: torch.device, epochs: int = 40, seed: int = 0) -> t
 
     Returns (state_dict on the CPU, info with the accuracy on the 1,020 held-out "val" photos).
     """
-    device, epochs, seed = _device(device), check_count(epochs, "epochs"), check_seed(seed)
+    device, epochs, seed = check_device(device), check_count(epochs, "epochs"), check_seed(seed)
     start = time.perf_counter()
     torch.manual_seed(seed)
     model = FlowerNet().to(device)
@@ -198,18 +198,6 @@ FLOWER_NET = Shipped(
 def flower_net(device: torch.device | str = "cpu", verbose: bool = True) -> FlowerNet:
     """The course's Flowers-102 CNN (the colour-image measuring stick, see `coursekit.metrics.flowers`)."""
     return load_or_train(FLOWER_NET, device, verbose)
-
-
-def _device(device) -> torch.device:
-    """A torch.device from a name such as "cpu" or "cuda:0" (or a torch.device), with a clear error otherwise."""
-    if isinstance(device, torch.device):
-        return device
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a device name such as 'cpu' or 'cuda' (or a torch.device), got {device!r}")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"device must be a device name such as 'cpu', 'cuda' or 'mps', got {device!r}") from None
 
 
 SHIPPED = {spec.name: spec for spec in (MNIST_CLASSIFIER, FLOWER_NET)}

@@ -93,7 +93,7 @@ def test_model_nll_checks_values_and_the_training_loss_checks_shapes_without_a_h
         with pytest.raises(ValueError, match=r"x_bin must be binary pixels 0.0 / 1.0.*binarize"):
             model.nll(signed)
         # the per-step loss takes the [-1, 1] batch: shape and dtype refused clearly ...
-        with pytest.raises(ValueError, match="x must be a float tensor, got dtype torch.uint8"):
+        with pytest.raises(ValueError, match="x must be float images .*got dtype torch.uint8"):
             model.loss(digits[:4])
         with pytest.raises(ValueError, match=r"x must have shape \(N, 1, "):
             model.loss(signed[0])

@@ -75,14 +75,6 @@ def _draw_binary(x: torch.Tensor) -> torch.Tensor:
     return torch.where(torch.isnan(p), p, torch.bernoulli(p.nan_to_num(0.0)))
 
 
-def _check_batch(x, name: str, *, channels: int | None = 1, size: int | None = 28) -> torch.Tensor:
-    """Sync-free checks for a model's forward: a float batch (N, channels, size, size), N >= 1."""
-    check_images(x, name, channels=channels, size=size)
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a float tensor, got dtype {x.dtype}")
-    return x
-
-
 def _check_binary(x_bin, name: str = "x_bin", *, size: int | None = 28, channels: int | None = 1) -> torch.Tensor:
     """Raise unless x_bin is binary images: float (N, 1, size, size) (any H, W when size is None), N >= 1,
     every pixel exactly 0.0 or 1.0 (one host sync). Returns x_bin."""

@@ -9,8 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..checks import check_count
-from .bernoulli import _check_batch
+from ..checks import check_count, check_images
 
 FLOWER_SIZE = 32     # FlowerNet's input: 32x32 colour images
 
@@ -33,7 +32,7 @@ class MNISTClassifier(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 1, 28, 28) float in [-1, 1] -> (B, 128). Shape and dtype are checked (no host sync)."""
-        return self.body(_check_batch(x, "x", channels=1, size=28))
+        return self.body(check_images(x, "x", channels=1, size=28, floating=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 1, 28, 28) float in [-1, 1] -> logits (B, 10)."""
@@ -59,7 +58,7 @@ class FlowerNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 3, 32, 32) float in [-1, 1] -> (B, 128). Other sizes: metrics.flowers.as_stick_input downscales."""
-        return self.body(_check_batch(x, "x", channels=3, size=FLOWER_SIZE))
+        return self.body(check_images(x, "x", channels=3, size=FLOWER_SIZE, floating=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 3, 32, 32) float in [-1, 1] -> logits (B, classes)."""

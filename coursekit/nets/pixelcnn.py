@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checks import check_choice, check_count
-from .bernoulli import _check_batch, _check_binary, _draw_binary, _nll
+from ..checks import check_choice, check_count, check_images, check_widths
+from .bernoulli import _check_binary, _draw_binary, _nll
 
 
 # ---------------------------------------------------------------- masked convolution
@@ -54,7 +54,7 @@ class MaskedConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, in_channels, H, W) float -> (B, out_channels, H, W)."""
-        _check_batch(x, "x", channels=self.in_channels, size=None)
+        check_images(x, "x", channels=self.in_channels, floating=True)
         return self._conv_forward(x, self.weight * self.mask, self.bias)
 
 
@@ -67,7 +67,7 @@ class _Autoregressive(nn.Module):
 
         Called every training step: shape and dtype are checked, values are not (that needs a host
         sync); NaN pixels give a NaN loss, which the engine's divergence check stops at."""
-        x_bin = _draw_binary(_check_batch(x, "x", size=None))
+        x_bin = _draw_binary(check_images(x, "x", channels=1, floating=True))
         return {"loss": _nll(self(x_bin), x_bin).mean()}
 
     def nll(self, x_bin: torch.Tensor) -> torch.Tensor:
@@ -122,7 +122,7 @@ class PixelCNN(_Autoregressive):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x_bin (B, 1, H, W) -> logits (B, 1, H, W)."""
-        h = self.input(_check_batch(x, "x", size=None))
+        h = self.input(check_images(x, "x", channels=1, floating=True))
         for block in self.blocks:
             h = h + block(F.relu(h))
         return self.output(h)
@@ -156,7 +156,7 @@ class StackConv(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, in_channels, H, W) float -> (B, out_channels, H, W)."""
-        _check_batch(x, "x", channels=self.in_channels, size=None)
+        check_images(x, "x", channels=self.in_channels, floating=True)
         return self._conv_forward(x, self.weight * self.mask, self.bias)
 
 
@@ -183,21 +183,21 @@ class GatedLayer(nn.Module):
 
     def forward_vertical(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """v (B, C, H, W) -> (v', the 2C vertical features (B, 2C, H, W) the horizontal stack receives)."""
-        _check_batch(v, "v", channels=self.channels, size=None)
+        check_images(v, "v", channels=self.channels, floating=True)
         v_feat = self.vertical(v)
         return self.gate(v_feat), self.v_to_h(v_feat)
 
     def forward_horizontal(self, h: torch.Tensor, from_v: torch.Tensor) -> torch.Tensor:
         """h (B, C, H, W), the vertical features (B, 2C, H, W) for the same rows -> h' (B, C, H, W) (residual)."""
-        _check_batch(h, "h", channels=self.channels, size=None)
-        _check_batch(from_v, "from_v", channels=2 * self.channels, size=None)
+        check_images(h, "h", channels=self.channels, floating=True)
+        check_images(from_v, "from_v", channels=2 * self.channels, floating=True)
         _check_same_pixels(("h", h), ("from_v", from_v))
         return h + self.h_out(self.gate(self.horizontal(h) + from_v))
 
     def forward(self, v: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """v, h (B, C, H, W) -> v', h' (B, C, H, W)."""
-        _check_batch(v, "v", channels=self.channels, size=None)
-        _check_batch(h, "h", channels=self.channels, size=None)
+        check_images(v, "v", channels=self.channels, floating=True)
+        check_images(h, "h", channels=self.channels, floating=True)
         _check_same_pixels(("v", v), ("h", h))
         v_new, from_v = self.forward_vertical(v)
         return v_new, self.forward_horizontal(h, from_v)
@@ -215,9 +215,7 @@ class GatedPixelCNN(_Autoregressive):
     def __init__(self, channels: int = 64, dilations: tuple[int, ...] = (1, 2, 1, 4, 1, 2, 1)):
         super().__init__()
         channels = check_count(channels, "channels")
-        if isinstance(dilations, (str, bytes)) or not hasattr(dilations, "__iter__"):
-            raise TypeError(f"dilations must be a tuple of whole numbers >= 1, one per gated layer, got {dilations!r}")
-        dilations = tuple(check_count(d, "dilations") for d in dilations)
+        dilations = check_widths(dilations, "dilations")      # one gated layer per dilation
         self.v_in = StackConv(1, channels, "vertical", kernel_size=3, first=True)
         self.h_in = StackConv(1, channels, "horizontal", kernel_size=3, first=True)
         self.layers = nn.ModuleList(GatedLayer(channels, d) for d in dilations)
@@ -225,7 +223,7 @@ class GatedPixelCNN(_Autoregressive):
 
     def vertical_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x (B, 1, H, W) -> for each layer, the vertical features (B, 2C, H, W) it passes to the horizontal stack."""
-        v, out = self.v_in(_check_batch(x, "x", size=None)), []
+        v, out = self.v_in(check_images(x, "x", channels=1, floating=True)), []
         for layer in self.layers:
             v, from_v = layer.forward_vertical(v)
             out.append(from_v)
@@ -236,7 +234,7 @@ class GatedPixelCNN(_Autoregressive):
         if not isinstance(from_v, (list, tuple)) or len(from_v) != len(self.layers):
             raise ValueError(f"from_v must be a list of {len(self.layers)} tensors, one per gated layer "
                              "(what vertical_features(x) returns)")
-        _check_batch(x, "x", size=None)
+        check_images(x, "x", channels=1, floating=True)
         for fv in from_v:
             _check_same_pixels(("x", x), ("from_v", fv))
         h = self.h_in(x)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..checks import check_count
-from .bernoulli import _check_batch, _check_binary, _draw_binary, _nll
+from ..checks import check_count, check_images, check_widths, check_z
+from .bernoulli import _check_binary, _draw_binary, _nll
 from .layers import mlp
 
 
@@ -28,17 +28,17 @@ class Autoencoder(nn.Module):
 
     def __init__(self, z_dim: int = 32, hidden: tuple[int, ...] = (512, 256)):
         super().__init__()
-        self.z_dim, hidden = _check_sizes(z_dim, hidden)
+        self.z_dim, hidden = check_count(z_dim, "z_dim"), check_widths(hidden, "hidden")
         self.encoder = nn.Sequential(nn.Flatten(), mlp([784, *hidden, z_dim]))
         self.decoder = mlp([z_dim, *reversed(hidden), 784])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 1, 28, 28) in [-1, 1] -> z (B, z_dim)."""
-        return self.encoder(_check_batch(x, "x"))
+        return self.encoder(check_images(x, "x", channels=1, size=28, floating=True))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, z_dim) -> images (B, 1, 28, 28) in [0, 1]."""
-        return torch.sigmoid(self.decoder(_check_codes(z, self.z_dim))).view(-1, 1, 28, 28)
+        return torch.sigmoid(self.decoder(check_z(z, self.z_dim))).view(-1, 1, 28, 28)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 1, 28, 28) -> its reconstruction (B, 1, 28, 28) in [0, 1]."""
@@ -46,7 +46,7 @@ class Autoencoder(nn.Module):
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """x: the [-1, 1] batch (B, 1, 28, 28). "loss" = the squared error per image on intensities in [0, 1]."""
-        target = (_check_batch(x, "x").float() + 1) / 2                                     # [-1, 1] -> [0, 1]
+        target = (check_images(x, "x", channels=1, size=28, floating=True).float() + 1) / 2                                     # [-1, 1] -> [0, 1]
         recon = (self(x).float() - target).pow(2).flatten(1).sum(1).mean()
         return {"loss": recon}
 
@@ -63,7 +63,7 @@ class VAE(nn.Module):
 
     def __init__(self, z_dim: int = 32, hidden: tuple[int, ...] = (512, 256)):
         super().__init__()
-        self.z_dim, hidden = _check_sizes(z_dim, hidden)
+        self.z_dim, hidden = check_count(z_dim, "z_dim"), check_widths(hidden, "hidden")
         self.body = nn.Sequential(nn.Flatten(), mlp([784, *hidden]), nn.ReLU())
         self.mean = nn.Linear(hidden[-1], z_dim)
         self.log_var = nn.Linear(hidden[-1], z_dim)
@@ -71,12 +71,12 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, 1, 28, 28) in {0, 1} -> (μ, log σ²), each (B, z_dim)."""
-        h = self.body(_check_batch(x, "x"))
+        h = self.body(check_images(x, "x", channels=1, size=28, floating=True))
         return self.mean(h), self.log_var(h)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, z_dim) -> Bernoulli logits (B, 1, 28, 28)."""
-        return self.decoder(_check_codes(z, self.z_dim)).view(-1, 1, 28, 28)
+        return self.decoder(check_z(z, self.z_dim)).view(-1, 1, 28, 28)
 
     def mean_image(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, z_dim) -> pixel probabilities (B, 1, 28, 28) in [0, 1] (the decoder's mean image)."""
@@ -105,7 +105,7 @@ class VAE(nn.Module):
 
         Called every training step: shape and dtype are checked, values are not (that needs a host
         sync); NaN pixels give a NaN loss, which the engine's divergence check stops at."""
-        recon, kl = self._elbo_terms(_draw_binary(_check_batch(x, "x")))
+        recon, kl = self._elbo_terms(_draw_binary(check_images(x, "x", channels=1, size=28, floating=True)))
         recon, kl = recon.mean(), kl.mean()
         return {"loss": recon + kl, "recon": recon, "kl": kl}
 
@@ -126,21 +126,3 @@ class VAE(nn.Module):
         p = self.mean_image(z).float().cpu()
         return torch.bernoulli(p, generator=generator) if binary else p
 
-
-def _check_sizes(z_dim, hidden) -> tuple[int, tuple[int, ...]]:
-    """z_dim a whole number >= 1, hidden a non-empty sequence of them."""
-    z_dim = check_count(z_dim, "z_dim")
-    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__len__") or len(hidden) == 0:
-        raise ValueError(f"hidden must be a non-empty tuple of layer widths, e.g. (512, 256), got {hidden!r}")
-    return z_dim, tuple(check_count(h, "hidden") for h in hidden)
-
-
-def _check_codes(z, z_dim: int) -> torch.Tensor:
-    """Sync-free checks of codes z for decode: a float tensor (B, z_dim), B >= 1."""
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"z must be a torch.Tensor (B, {z_dim}), got {type(z).__name__}")
-    if z.dim() != 2 or z.shape[1] != z_dim or len(z) == 0:
-        raise ValueError(f"z must have shape (B, {z_dim}) with B >= 1, got {tuple(z.shape)}")
-    if not z.is_floating_point():
-        raise ValueError(f"z must be a float tensor, got dtype {z.dtype}")
-    return z
