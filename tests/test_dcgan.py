@@ -42,9 +42,9 @@ def test_bad_shapes_are_refused_clearly():
         DCGANGenerator(size=48)
     with pytest.raises(ValueError, match="upsample"):
         DCGANGenerator(upsample="bilinear")
-    with pytest.raises(ValueError, match=r"z must have shape \(B, 100\)"):
+    with pytest.raises(ValueError, match=r"z must be a float tensor shaped \(B, 100\)"):
         DCGANGenerator(size=32, width=8)(torch.randn(2, 100, 1, 1))
-    with pytest.raises(ValueError, match=r"\(B, 3, 32, 32\)"):
+    with pytest.raises(ValueError, match=r"\(N, 3, 32, 32\)"):
         DCGANDiscriminator(size=32, width=8)(torch.randn(2, 3, 64, 64))
 
 

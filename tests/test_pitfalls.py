@@ -210,3 +210,27 @@ def test_fade_in_advances_alpha_once_per_batch_and_resumes():
     data.step = 0
     data.load_state_dict(state)
     assert data.alpha == 1.0
+
+
+def test_stacked_adam_is_r_independent_torch_adams():
+    """Why toy.py keeps its own 20-line Adam (issue 22): torch.optim.Adam takes one lr and beta1 per
+    parameter group, and a stacked weight (R, ...) is one tensor holding every run, so a per-run lr /
+    beta1 sweep cannot be one torch Adam. StackedAdam must still be exactly R torch Adams."""
+    from coursekit.toy import StackedAdam
+    torch.manual_seed(0)
+    lr, beta1 = torch.tensor([1e-3, 3e-2, 1e-1]), torch.tensor([0.0, 0.5, 0.9])
+    stacked = torch.randn(3, 4, 5, requires_grad=True)
+    singles = [stacked[r].detach().clone().requires_grad_() for r in range(3)]
+    ours = StackedAdam([stacked], lr, beta1)
+    theirs = [torch.optim.Adam([p], lr=float(lr[r]), betas=(float(beta1[r]), 0.999)) for r, p in enumerate(singles)]
+    for step in range(5):
+        grad = torch.randn(3, 4, 5)
+        ours.zero_grad()
+        stacked.grad = grad.clone()
+        ours.step()
+        for r, (p, opt) in enumerate(zip(singles, theirs)):
+            opt.zero_grad()
+            p.grad = grad[r].clone()
+            opt.step()
+    for r in range(3):
+        torch.testing.assert_close(stacked[r].detach(), singles[r].detach(), rtol=1e-5, atol=1e-6)

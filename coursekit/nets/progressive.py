@@ -98,7 +98,8 @@ class ProgressiveDiscriminator(Growing):
                                  nn.Flatten(), nn.Linear(channels[0] * 8 * 8, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, "D's input x", channels=self.image_channels, size=self.resolution, floating=True)
+        check_images(x, f"D's input x (D is at {self.resolution} px)", channels=self.image_channels, size=self.resolution,
+                     floating=True)
         h = self.from_image[self.stage](x)
         if self.stage > 0:
             h = self.blocks[self.stage - 1](h)                                   # (B, C_{s-1}, r/2, r/2)
