@@ -26,7 +26,7 @@ from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
 from . import runtime
-from .checks import check_choice, check_count, check_finite, check_images, check_number, check_positive, check_seed
+from .checks import check_choice, check_count, check_device, check_finite, check_images, check_number, check_positive, check_seed
 from .data import style_image
 from .engine import TrainingDiverged, configure
 from .images import load_image
@@ -217,24 +217,12 @@ _low_precision_copies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  
 def network_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     """The network's dtype for `precision` ("auto", "fp32", "bf16") on `device`; None = fp32."""
     check_choice(precision, "precision", ("auto", *PRECISIONS))
-    device = _device(device)
+    device = check_device(device)
     if precision == "auto":
         low = runtime.amp_dtype(device)
         # fp16 gradients on the pixels would underflow without loss scaling: fp16-only GPUs stay fp32
         return None if low == torch.float16 else low
     return PRECISIONS[precision]
-
-
-def _device(device) -> torch.device:
-    """`device` as a torch.device; ValueError naming it for a misspelt one (torch's own error names no argument)."""
-    if isinstance(device, torch.device):
-        return device
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {device!r}")
-    try:
-        return torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"device must be a device name such as 'cpu', 'cuda' or 'mps', got {device!r}") from err
 
 
 def in_precision(extractor: torch.nn.Module, dtype: torch.dtype | None, device: torch.device) -> torch.nn.Module:
@@ -247,7 +235,7 @@ def in_precision(extractor: torch.nn.Module, dtype: torch.dtype | None, device: 
         raise TypeError(f"extractor must be a torch.nn.Module (e.g. style.VGGFeatures()), got {type(extractor).__name__}")
     if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
         raise ValueError(f"dtype must be a float torch.dtype (e.g. torch.bfloat16) or None for fp32, got {dtype!r}")
-    device = _device(device)
+    device = check_device(device)
     if dtype is None:
         return extractor
     copies = _low_precision_copies.setdefault(extractor, {})
@@ -318,7 +306,7 @@ def transfer(content, style, config: TransferConfig | None = None, *, extractor:
     size, steps, optimizer, lr, init = cfg.size, cfg.steps, cfg.optimizer, cfg.lr, cfg.init
     style_weight, content_weight, tv_weight = cfg.style_weight, cfg.content_weight, cfg.tv_weight
     style_layers, content_layers = cfg.style_layers, cfg.content_layers
-    device = runtime.pick_device(verbose=False) if device is None else _device(device)
+    device = runtime.pick_device(verbose=False) if device is None else check_device(device)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be a function callback(step, image, history) or None, got {type(callback).__name__}")
     if extractor is not None and not isinstance(extractor, torch.nn.Module):
