@@ -109,9 +109,9 @@ def fetch(url: str) -> Path:
     """Download the image at `url` once into the cache and return the local path.
 
     The file is kept only if it decodes as an image; otherwise (an HTML page, a cut
-    connection, no answer within `coursekit.download.TIMEOUT_S`) DataError names the URL.
+    connection, no answer within `coursekit.download.TIMEOUT_S`, a download still unfinished
+    after `coursekit.download.DEADLINE_S`) DataError names the URL.
     """
-
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ValueError(f"url must be an http:// or https:// address, got {url!r}")
     name = hashlib.sha1(url.encode()).hexdigest()[:12] + "_" + Path(url.split("?")[0]).name

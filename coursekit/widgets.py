@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+from pathlib import Path
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
@@ -15,8 +16,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from . import style as st
+from . import runtime, style as st
 from .checks import DataError, check_choice, check_count, check_images, check_seed, check_tensor
+from .data import STYLE_IMAGES
 from .images import decode_bytes
 from .nets import sample
 from .plot import LivePlot, figure_png, show_images
@@ -94,6 +96,10 @@ class StyleTransferApp(W.VBox):
     """
 
     def __init__(self, content="chelsea.png", style="starry_night.jpg", extractor=None):
+        for value, name in ((content, "content"), (style, "style")):
+            _check_default(value, name)
+        if extractor is not None and not isinstance(extractor, torch.nn.Module):
+            raise TypeError(f"extractor must be a torch.nn.Module (e.g. style.VGGFeatures()) or None, got {type(extractor).__name__}")
         wide = {"style": {"description_width": "initial"}}  # labels in full, never cut off
         self.defaults, self.extractor, self.result = {"content": content, "style": style}, extractor, None
         self.uploads = {name: W.FileUpload(accept="image/*", description=f"{name} image", layout=W.Layout(width="auto"))
@@ -182,6 +188,22 @@ class StyleTransferApp(W.VBox):
     def _say(self, message: str, notes: io.StringIO) -> None:
         lines = [html.escape(line) for line in dict.fromkeys(notes.getvalue().splitlines()) if line.strip()]
         self.status.value = message + "".join(f"<br><small>{line}</small>" for line in lines)
+
+
+def _check_default(value, name: str) -> None:
+    """A default image the app can use: a course image name, a path or URL, or a tensor (checked when it runs)."""
+    if isinstance(value, torch.Tensor):
+        return
+    if isinstance(value, Path):
+        value = str(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a course image name such as 'chelsea.png', a path, a URL or an image "
+                        f"tensor, got {type(value).__name__}")
+    if "/" in value or Path(value).exists():
+        return  # a path or URL: read when the app runs
+    if value not in STYLE_IMAGES and not (runtime.data_root() / "style" / value).exists():
+        raise DataError(f"{name}: unknown course image {value!r}; choose one of {sorted(STYLE_IMAGES)}, "
+                        "or pass a path, a URL or an image tensor")
 
 
 def uploaded_files(upload: W.FileUpload) -> list[tuple[str, bytes]]:

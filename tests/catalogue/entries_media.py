@@ -143,7 +143,7 @@ ENTRIES: dict[str, Entry] = {
     "coursekit.images.decode_bytes": Entry(lambda f: {"data": photo_paths(f)[0].read_bytes(), "name": "my.jpg"}),
     "coursekit.images.square_uint8": Entry(lambda f: {"img": pil_photo(f), "size": 16}),
     "coursekit.images.fit_uint8": Entry(lambda f: {"img": pil_photo(f), "max_side": 16}),
-    "coursekit.images.fetch": Entry(lambda f: {"url": "https://example.org/a.jpg"}),
+    "coursekit.images.fetch": Entry(lambda f: {"url": "https://example.org/a.jpg"}, kinds={"url": "choice"}),
     "coursekit.images.load_image": Entry(lambda f: {"source": photo_paths(f)[0], "max_side": 16},
                                          kinds={"source": "file_in"}),
     # ------------------------------------------------------------ downloads (a file:// address: no network)
@@ -217,12 +217,14 @@ ENTRIES: dict[str, Entry] = {
         lambda f: {"G": f.once("G", lambda: f.fresh_mlp_gan()[0]), "seed_a": 0, "seed_b": 1, "t": 4}),
     "coursekit.widgets.latent_explorer": Entry(lambda f: {"G": f.once("G", lambda: f.fresh_mlp_gan()[0]), "steps": 4}),
     "coursekit.widgets.StyleTransferApp": Entry(
-        lambda f: {"content": "chelsea.png", "style": "starry_night.jpg", "extractor": vgg(f)}),
+        lambda f: {"content": "chelsea.png", "style": "starry_night.jpg", "extractor": vgg(f)},
+        kinds={"content": "choice", "style": "choice"}),
     "coursekit.widgets.StyleTransferApp.picked": Entry(
         lambda f: {"name": "style"}, bind=lambda f: ck.widgets.StyleTransferApp(extractor=vgg(f)),
         kinds={"name": "choice"}),
     "coursekit.widgets.style_transfer_app": Entry(
-        lambda f: {"content": "chelsea.png", "style": "starry_night.jpg", "extractor": vgg(f)}),
+        lambda f: {"content": "chelsea.png", "style": "starry_night.jpg", "extractor": vgg(f)},
+        kinds={"content": "choice", "style": "choice"}),
     "coursekit.widgets.uploaded_files": Entry(lambda f: {"upload": W.FileUpload()}),
     "coursekit.widgets.row_png": Entry(lambda f: {"images": [photo(f).float() / 255, photo(f, 1).float() / 255]}),
     # ------------------------------------------------------------ quizzes
