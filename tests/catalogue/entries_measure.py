@@ -26,39 +26,19 @@ def x_bin(f, n: int = 4) -> torch.Tensor:
     return f.once(f"x_bin{n}", lambda: likelihood.binarized_test_set(f.digits_u8[:n], seed=0))
 
 
-def vae(f) -> ck.nets.VAE:
+def tiny(key: str, make):
+    """f -> one small model for every entry, made from seed 0 (`make()` builds it)."""
     def build():
         torch.manual_seed(0)
-        return ck.nets.VAE(z_dim=4, hidden=(16,)).eval()
-    return f.once("vae", build)
+        return make()
+    return lambda f: f.once(key, build)
 
 
-def autoencoder(f) -> ck.nets.Autoencoder:
-    def build():
-        torch.manual_seed(0)
-        return ck.nets.Autoencoder(z_dim=4, hidden=(16,))
-    return f.once("autoencoder", build)
-
-
-def pcnn(f) -> ck.nets.PixelCNN:
-    def build():
-        torch.manual_seed(0)
-        return ck.nets.PixelCNN(channels=4, layers=1)
-    return f.once("pcnn", build)
-
-
-def gated(f) -> ck.nets.GatedPixelCNN:
-    def build():
-        torch.manual_seed(0)
-        return ck.nets.GatedPixelCNN(channels=4, dilations=(1,))
-    return f.once("gated", build)
-
-
-def gated_layer(f) -> pixelcnn.GatedLayer:
-    def build():
-        torch.manual_seed(0)
-        return pixelcnn.GatedLayer(3)
-    return f.once("gated_layer", build)
+vae = tiny("vae", lambda: ck.nets.VAE(z_dim=4, hidden=(16,)).eval())
+autoencoder = tiny("autoencoder", lambda: ck.nets.Autoencoder(z_dim=4, hidden=(16,)))
+pcnn = tiny("pcnn", lambda: ck.nets.PixelCNN(channels=4, layers=1))
+gated = tiny("gated", lambda: ck.nets.GatedPixelCNN(channels=4, dilations=(1,)))
+gated_layer = tiny("gated_layer", lambda: pixelcnn.GatedLayer(3))
 
 
 def features(f, key: str, channels: int = 3, size: int = 6) -> torch.Tensor:
