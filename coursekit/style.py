@@ -278,7 +278,7 @@ class TransferConfig:
         check_choice(self.init, "init", ("content", "noise"))
         for name in ("style_layers", "content_layers"):
             layers = getattr(self, name)
-            if isinstance(layers, str) or not all(isinstance(k, str) for k in layers):
+            if not isinstance(layers, (list, tuple)) or not all(isinstance(k, str) for k in layers):
                 raise TypeError(f"{name} must be a list of VGG19 layer names such as ('relu1_1', 'relu2_1'), got {layers!r}")
         check_seed(self.seed, "seed")
         check_choice(self.precision, "precision", ("auto", *PRECISIONS))

@@ -35,7 +35,7 @@ class ImageSet:
 
     def __post_init__(self) -> None:
         check_images(self.images, "images", channels=(1, 3), dtype=torch.uint8)
-        if isinstance(self.classes, str) or not all(isinstance(c, str) for c in self.classes):
+        if not isinstance(self.classes, (list, tuple)) or not all(isinstance(c, str) for c in self.classes):
             raise TypeError(f"classes must be a list of class names (str), got {self.classes!r}")
         check_labels(self.labels, "labels", n=len(self.images), classes=len(self.classes))
         if not isinstance(self.name, str):

@@ -86,7 +86,7 @@ class VGGFeatures(nn.Module):
     def __init__(self, layers=STYLE_LAYERS + CONTENT_LAYERS, pooling: str = "avg", pretrained: bool = True):
         super().__init__()
         names = vgg19_layer_names()
-        if isinstance(layers, str) or not all(isinstance(n, str) for n in layers):
+        if not isinstance(layers, (list, tuple, set)) or not all(isinstance(n, str) for n in layers):
             raise TypeError(f"layers must be a list of VGG19 layer names such as ['relu1_1', 'relu2_1'], got {layers!r}")
         layers = tuple(layers)
         if not layers:
