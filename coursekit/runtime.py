@@ -135,12 +135,13 @@ class StepTimer:
     """Times the steps of one training phase in the rehearsal, skipping the first (warm-up).
 
     A loop calls `start()` before and `stop()` after each step, then `record(name, full_steps)`.
-    On CUDA it synchronises around each step, so the time is the device's.
+    On CUDA it synchronises around each step, so the time is the device's. It also sums the process's
+    CPU time: on a CPU shared with other jobs, that is what the step would take on an idle one.
     """
 
     def __init__(self, device: torch.device | str = "cpu"):
         self.cuda = torch.device(device).type == "cuda"
-        self.count, self.seconds, self.began = 0, 0.0, 0.0
+        self.count, self.seconds, self.cpu_seconds, self.began, self.began_cpu = 0, 0.0, 0.0, 0.0, 0.0
 
     def _now(self) -> float:
         if self.cuda:
@@ -148,12 +149,13 @@ class StepTimer:
         return time.perf_counter()
 
     def start(self) -> None:
-        self.began = self._now()
+        self.began, self.began_cpu = self._now(), time.process_time()
 
     def stop(self) -> None:
         self.count += 1
         if self.count > 1:  # the first step pays for allocations, autotuning and lazy setup
             self.seconds += self._now() - self.began
+            self.cpu_seconds += time.process_time() - self.began_cpu
 
     def record(self, name: str, full: int | None) -> dict | None:
         """Add the phase to REHEARSAL_PHASES (and `COURSEKIT_REHEARSAL_REPORT`, a JSON-lines file) and print it.
@@ -165,7 +167,8 @@ class StepTimer:
                   "(resumed from a checkpoint of an earlier rehearsal? set COURSEKIT_CHECKPOINTS to an empty folder)")
             return None
         per_step = self.seconds / (self.count - 1)
-        phase = {"phase": name, "timed_steps": self.count - 1, "seconds_per_step": per_step, "full_steps": full,
+        phase = {"phase": name, "timed_steps": self.count - 1, "seconds_per_step": per_step,
+                 "cpu_seconds_per_step": self.cpu_seconds / (self.count - 1), "full_steps": full,
                  "projected_seconds": None if full is None else per_step * full}
         REHEARSAL_PHASES.append(phase)
         if os.environ.get("COURSEKIT_REHEARSAL_REPORT"):

@@ -88,6 +88,7 @@ def test_training_in_the_rehearsal_times_its_steps_and_projects_the_full_budget(
     (phase,) = ck.runtime.REHEARSAL_PHASES
     assert phase["phase"] == "GAN training: G MLPGenerator, D MLPDiscriminator, batch 64 of (1, 28, 28)"
     assert phase["timed_steps"] == 2 and phase["full_steps"] == 10_000 and phase["seconds_per_step"] > 0
+    assert phase["cpu_seconds_per_step"] > 0
     assert phase["projected_seconds"] == pytest.approx(phase["seconds_per_step"] * 10_000)
     assert json.loads(report.read_text()) == phase
     assert "rehearsal | GAN training" in capsys.readouterr().out
