@@ -160,17 +160,23 @@ def to_signed_unit(x: torch.Tensor, name: str = "images", *, value_range: tuple[
     `value_range` (default (-1, 1)), which is mapped to [-1, 1].
 
     A float batch outside its range (beyond `tolerance` of its width) is refused, never clipped.
-    Without an explicit `value_range`, a float batch with no negative value is scored as [-1, 1]
-    with a warning, since [0, 1] images look like that too: pass value_range=(0, 1) if they are.
+    Without an explicit `value_range`, a float batch with nothing clearly negative (its minimum
+    within `tolerance` of 0) is scored as [-1, 1] with a warning, since [0, 1] images look like
+    that too: pass value_range=(0, 1) if they are.
     """
     if x.dtype == torch.uint8:
         return x.float().div(127.5).sub(1)
     if not x.is_floating_point():
         raise ValueError(f"{name} must be uint8 in [0, 255] or float in [-1, 1], got dtype {x.dtype}")
     check_finite(x, name)
-    low, high = (-1.0, 1.0) if value_range is None else (float(value_range[0]), float(value_range[1]))
-    if not low < high:
-        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
+    if value_range is None:
+        low, high = -1.0, 1.0
+    else:
+        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+            raise ValueError(f"value_range must be (low, high), e.g. (0, 1), got {value_range!r}")
+        low, high = (check_number(v, "value_range") for v in value_range)
+        if not low < high:
+            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
     if x.numel() == 0:
         return x.float()
     seen_low, seen_high = x.min().item(), x.max().item()
@@ -180,8 +186,8 @@ def to_signed_unit(x: torch.Tensor, name: str = "images", *, value_range: tuple[
                 " (images in another range? say which with value_range=(low, high))")
         raise ValueError(f"{name} must be float in [{low:g}, {high:g}], got values in "
                          f"[{seen_low:.3g}, {seen_high:.3g}]{hint}")
-    if value_range is None and seen_low >= 0 and seen_high > 0:
-        warnings.warn(f"{name} has no negative value: scored as [-1, 1] images (very bright ones); "
+    if value_range is None and seen_low > -slack and seen_high > 0:
+        warnings.warn(f"{name} has no value below {seen_low:.3g}: scored as [-1, 1] images (very bright ones); "
                       "if they are [0, 1] images, pass value_range=(0, 1)", stacklevel=3)
     x = x.float()
     return x if (low, high) == (-1.0, 1.0) else (x - low) * (2 / (high - low)) - 1
