@@ -16,7 +16,7 @@ import torch
 
 from .. import runtime
 from ..batches import DeviceBatches
-from ..checks import check_count, check_images, check_labels, check_seed
+from ..checks import check_count, check_device, check_images, check_labels, check_seed
 from ..storage import atomic_save
 
 
@@ -59,7 +59,7 @@ class ImageSet:
     def batches(self, batch_size: int = 128, device: str | torch.device = "cpu", *,
                 shuffle: bool = True, seed: int = 0, with_labels: bool = False) -> DeviceBatches:
         """A device-resident batch iterator over this set (see `DeviceBatches`)."""
-        batch_size, seed = check_count(batch_size, "batch_size"), check_seed(seed)
+        batch_size, seed, device = check_count(batch_size, "batch_size"), check_seed(seed), check_device(device)
         labels = self.labels if with_labels else None
         return DeviceBatches(self.images, labels, batch_size, device, shuffle=shuffle, seed=seed)
 

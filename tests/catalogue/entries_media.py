@@ -175,7 +175,7 @@ ENTRIES: dict[str, Entry] = {
         check=lambda result, args: torch.testing.assert_close(result.images, args["images"])),
     "coursekit.data.imageset.ImageSet.subset": Entry(lambda f: {"n": 4, "seed": 0}, bind=digit_set),
     "coursekit.data.imageset.ImageSet.batches": Entry(lambda f: {"batch_size": 4, "device": "cpu", "seed": 0},
-                                                      bind=digit_set),
+                                                      bind=digit_set, kinds={"device": "choice"}),
     "coursekit.data.imageset.cached": Entry(lambda f: {"key": "catalogue-digits", "build": lambda: digit_set(f)}),
     "coursekit.data.mnist.load_mnist": Entry(
         lambda f: {"train": False, "root": ck.runtime.data_root(), "download": False}, kinds={"root": "folder_in"}),
