@@ -6,8 +6,8 @@
     ck.plot.show_images(mnist.images[:64])
 
 Modules, lowest first (a module only imports those above it):
-    runtime  device, seeds, quick/full budgets, data/cache/checkpoint folders
-    checks   clear errors for bad input
+    checks   clear errors for bad input (imports only torch)
+    runtime  device, seeds, quick/full/rehearsal budgets, data/cache/checkpoint folders
     storage  atomic saves, SHA-256, clear errors for broken files
     download downloads with a timeout, size and checksum checks, nothing kept on failure
     images   decoding single image files
@@ -25,7 +25,7 @@ Modules, lowest first (a module only imports those above it):
     widgets  ipywidgets toys: latent-space explorer, style-transfer app
     quiz     the pre- and post-lesson quizzes (questions in notebooks/quizzes/*.json), checked on click
 """
-from . import runtime, checks, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, diffusion, metrics, pretrained, style, widgets, quiz  # noqa: F401
+from . import checks, runtime, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, diffusion, metrics, pretrained, style, widgets, quiz  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"

@@ -236,6 +236,11 @@ def _phase_name(run: Run) -> str:
 def backward_and_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None,
                        clip: float | None = None) -> None:
     """backward + optimizer step, with fp16 loss scaling when a scaler is enabled."""
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0 or not loss.is_floating_point() or not loss.requires_grad:
+        shape = (loss.dtype, tuple(loss.shape), "requires_grad" if loss.requires_grad else "no grad") \
+            if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"loss must be a 0-d float tensor with a gradient (e.g. a mean over the batch), got {shape}")
+    clip = check_positive(clip, "clip", optional=True)
     if scaler is None or not scaler.is_enabled():
         loss.backward()
         if clip is not None:

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checks import DataError, check_count, check_device, check_folder, check_seed
+
 # The one place that names the course repository. The notebooks' setup cell and the README's
 # Colab links are generated from it (tests/test_repository.py checks they agree).
 REPO_SLUG = "generative-image-course/generative-image-course"
@@ -124,6 +126,7 @@ def shown(full: int, quick: int) -> int:
     """How many images to draw only to look at (a figure): `full`, or `quick` in the quick budget and in
     the rehearsal, where no question of memory or time hangs on a figure's count. Anything measured or
     trained on takes `budget`."""
+    full, quick = check_count(full, "full"), check_count(quick, "quick")
     return full if budget_name() == "full" else quick
 
 
@@ -140,7 +143,7 @@ class StepTimer:
     """
 
     def __init__(self, device: torch.device | str = "cpu"):
-        self.cuda = torch.device(device).type == "cuda"
+        self.cuda = check_device(device).type == "cuda"
         self.count, self.seconds, self.cpu_seconds, self.began, self.began_cpu = 0, 0.0, 0.0, 0.0, 0.0
 
     def _now(self) -> float:
@@ -162,6 +165,8 @@ class StepTimer:
 
         full: the phase's step count in the full budget (a `steps` value's `.full`), None if unknown.
         """
+        if full is not None:
+            full = check_count(full, "full")
         if self.count < 2:
             print(f"rehearsal | {name}: {self.count} step ran, nothing to time "
                   "(resumed from a checkpoint of an earlier rehearsal? set COURSEKIT_CHECKPOINTS to an empty folder)")
@@ -206,7 +211,7 @@ def amp_dtype(device: torch.device | str) -> torch.dtype | None:
     CPU: bfloat16 only where the processor computes it natively (AVX-512 BF16 or AMX);
     elsewhere it is emulated and slower than fp32. MPS: None.
     """
-    device = torch.device(device)
+    device = check_device(device)
     if device.type == "cuda":  # emulated bf16 (e.g. on Colab's T4) is slow: ask for the native kind
         try:
             native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
@@ -247,7 +252,7 @@ def machine_summary(device: torch.device | str = "cpu") -> str:
     e.g. 'CPU AMD EPYC, 2 cores, native bf16 (AVX-512 BF16): bf16 autocast | torch 2.14.1'
     or 'GPU NVIDIA T4: fp16 autocast | torch 2.5.0'. Benchmarks print it and store it with results.
     """
-    device = torch.device(device)
+    device = check_device(device)
     amp = amp_dtype(device)
     precision = {torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast"}.get(amp, "fp32")
     if device.type == "cuda":
@@ -264,10 +269,10 @@ def results_file(name: str) -> Path:
     Found in the clone's notebooks/results/, else in the installed package's copy, so a notebook
     run alone (Colab, a downloaded .ipynb) reads the same numbers as one run inside the clone.
     """
+    _check_name(name, "name")
     for folder in RESULTS_DIRS:
         if (folder / name).is_file():
             return folder / name
-    from .checks import DataError  # checks sits above runtime; imported here only for this message
     known = sorted({p.name for folder in RESULTS_DIRS if folder.is_dir() for p in folder.iterdir() if p.is_file()})
     raise DataError(f"no committed results file named {name!r}; the course ships {', '.join(known) or 'none'}. "
                     "The scripts in benchmarks/ (run from a clone with --save) write them to notebooks/results/.")
@@ -281,6 +286,9 @@ def load_results(name: str) -> dict:
 
 def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and all GPUs); return a torch.Generator seeded alike."""
+    seed = check_seed(seed)
+    if not 0 <= seed < 2 ** 32:
+        raise ValueError(f"seed must be in 0..2**32 - 1 (NumPy's range), got {seed}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -294,7 +302,12 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     repository's `data/` folder when running from a clone, else `~/coursekit-data`.
     """
     if root is not None:
-        return Path(root).expanduser()
+        if isinstance(root, bool) or not isinstance(root, (str, os.PathLike)) or str(root) == "":
+            raise ValueError(f"root must be a folder path (str or pathlib.Path), got {root!r}")
+        root = Path(root).expanduser()
+        if root.exists() or root.is_symlink():      # a folder not made yet is fine: downloads create it
+            check_folder(root, "root")
+        return root
     if os.environ.get("COURSEKIT_DATA"):
         return Path(os.environ["COURSEKIT_DATA"]).expanduser()
     if (CHECKOUT_DIR / "data" / "README.md").exists():
@@ -316,7 +329,6 @@ def cache_dir(*parts: str) -> Path:
         probe.touch()
         probe.unlink()
     except OSError as err:
-        from .checks import DataError  # checks sits above runtime; imported here only for this message
         raise DataError(f"the cache folder {path} is not writable ({err.strerror or err}). Set COURSEKIT_CACHE "
                         "to a folder you can write to, e.g. COURSEKIT_CACHE=/tmp/coursekit-cache") from err
     return path
@@ -334,9 +346,17 @@ def checkpoint_dir(run_name: str = "") -> Path:
         base = Path("/content/drive/MyDrive/coursekit-checkpoints")
     else:
         base = cache_dir("checkpoints")
+    if run_name != "":
+        _check_name(run_name, "run_name")
     path = base / run_name if run_name else base
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _check_name(value, name: str) -> None:
+    """A plain file or folder name: a non-empty string without path separators."""
+    if not isinstance(value, str) or not value.strip() or any(c in value for c in "/\\"):
+        raise ValueError(f"{name} must be a plain name (a non-empty string without / or \\), got {value!r}")
 
 
 def setup_cell_source() -> str:
@@ -351,4 +371,7 @@ def setup_cell_source() -> str:
 
 def colab_url(notebook: str) -> str:
     """The 'Open in Colab' address of a notebook path such as 'notebooks/00_setup.ipynb'."""
+    if not isinstance(notebook, str) or not notebook.endswith(".ipynb") or notebook.startswith(("/", "http")):
+        raise ValueError(f"notebook must be a notebook path in the repository such as 'notebooks/00_setup.ipynb', "
+                         f"got {notebook!r}")
     return f"https://colab.research.google.com/github/{REPO_SLUG}/blob/main/{notebook}"

@@ -82,7 +82,7 @@ def image_cases(good: torch.Tensor) -> dict:
 def tensor_cases(good: torch.Tensor) -> dict:
     """Bad variants of a good non-image tensor (noise z, labels, points)."""
     good = good.detach()
-    cases = {"empty": good[:0] if good.dim() else good.reshape(0), "extra_axis": good.unsqueeze(0)}
+    cases = {"empty": good[:0] if good.dim() else good.new_empty(0), "extra_axis": good.unsqueeze(0)}
     if good.is_floating_point():
         with_nan = good.clone()
         with_nan.view(-1)[0] = NAN

@@ -89,6 +89,14 @@ ENTRIES: dict[str, Entry] = {
     "coursekit.checks.check_folder": Entry(lambda f: {"path": f.tmp, "name": "folder"}, kinds={"path": "folder_in"},
                                            skip={"name": "the caller's own literal"}),
 
+    "coursekit.checks.check_z": Entry(lambda f: {"z": torch.randn(4, 8), "z_dim": 8, "name": "z"},
+                                      nan_through="shape and dtype only: generators call it every step (no host sync)",
+                                      skip={"name": "the caller's own literal", "z_dim": "the caller's own count"}),
+    "coursekit.checks.check_widths": Entry(lambda f: {"values": (8, 16), "name": "hidden"},
+                                           skip={"name": "the caller's own literal"}),
+    "coursekit.checks.check_device": Entry(lambda f: {"device": "cpu", "name": "device"}, kinds={"device": "choice"},
+                                           skip={"name": "the caller's own literal"}),
+
     # ------------------------------------------------------------ storage
     "coursekit.storage.atomic_save": Entry(lambda f: {"obj": {"a": 1}, "path": f.folder("save") / "x.pt"},
                                            kinds={"path": "file_out"}),
@@ -334,10 +342,10 @@ ENTRIES: dict[str, Entry] = {
 
     # ------------------------------------------------------------ runtime
     "coursekit.runtime.budget": Entry(lambda f: {"full": 100, "quick": 2},
-                                      ok={"full": {c: "returns the value for the budget not in force, unused"
-                                                   for c in ("zero", "negative", "float", "bool", "nan", "string")}}),
-    "coursekit.runtime.steps": Entry(lambda f: {"full": 100, "quick": 2},
-                                     ok={"full": {"zero": "0 steps is a loop that does not run"}}),
+                                      skip={arg: "any value: budget picks one of two values the caller wrote, whatever "
+                                                 "they are (a size, a width, a tuple, a string)" for arg in ("full", "quick")}),
+    "coursekit.runtime.steps": Entry(lambda f: {"full": 100, "quick": 2}),
+    "coursekit.runtime.shown": Entry(lambda f: {"full": 16, "quick": 4}),
     "coursekit.runtime.StepTimer": Entry(lambda f: {"device": "cpu"}, kinds={"device": "choice"}),
     "coursekit.runtime.StepTimer.record": Entry(lambda f: {"name": "phase", "full": 100},
                                                 bind=lambda f: ck.runtime.StepTimer("cpu"),
@@ -347,7 +355,8 @@ ENTRIES: dict[str, Entry] = {
     "coursekit.runtime.results_file": Entry(lambda f: {"name": "lesson1_cpu.json"}, kinds={"name": "choice"}),
     "coursekit.runtime.load_results": Entry(lambda f: {"name": "lesson1_cpu.json"}, kinds={"name": "choice"}),
     "coursekit.runtime.seed_everything": Entry(lambda f: {"seed": 3}),
-    "coursekit.runtime.data_root": Entry(lambda f: {"root": f.tmp}, kinds={"root": "folder_in"}),
+    "coursekit.runtime.data_root": Entry(lambda f: {"root": f.tmp}, kinds={"root": "folder_in"},
+                                         ok={"root": {"missing": "a folder not made yet: downloads create it"}}),
     "coursekit.runtime.checkpoint_dir": Entry(lambda f: {"run_name": "cat"}, kinds={"run_name": "choice"},
                                               ok={"run_name": {"misspelt": "any plain name is a run name"}}),
     "coursekit.runtime.colab_url": Entry(lambda f: {"notebook": "01_mlp_gan_mnist.ipynb"}, kinds={"notebook": "choice"}),
