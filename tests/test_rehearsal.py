@@ -13,6 +13,9 @@ hand-written loops in the notebooks (not run through coursekit's training loops)
 "full, CPU" is the same projection from the kernel's CPU time (one thread): what an idle machine would
 take; "full, wall" is this run's wall clock, which other jobs on a shared machine stretch.
 
+Lessons run WORKERS (2) at a time, each kernel on one thread (OMP_NUM_THREADS=1), so a 2-core CI
+machine is busy on both cores.
+
 Run alone: python tests/test_rehearsal.py [notebooks/0X_....ipynb ...]  (same table, same JSON).
 """
 from __future__ import annotations
@@ -42,7 +45,8 @@ print({MARK!r} + json.dumps({{"peak_rss_mib": usage.ru_maxrss / 1024, "kernel_cp
 def rehearse(notebook: Path, checkpoints: Path, timeout: int = 3600) -> dict:
     """Run `notebook` in the rehearsal budget in a fresh kernel (nbclient, in a subprocess); return its row."""
     env = {**os.environ, "COURSEKIT_BUDGET": "rehearsal", "COURSEKIT_CHECKPOINTS": str(checkpoints),
-           "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+           "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",   # one core per kernel: WORKERS run at once
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.pop("COURSEKIT_QUICK", None)             # the test suite's default; the rehearsal is its own budget
     env.pop("COURSEKIT_REHEARSAL_REPORT", None)
     runner = f"""
@@ -72,6 +76,27 @@ print(out)
     return {"lesson": notebook.stem, "wall_seconds": round(wall, 1), **{k: v and round(v, 1) for k, v in peaks.items()},
             "phases": phases, "projected_full_seconds": round(wall - timed + full, 1),
             "projected_full_cpu_seconds": round(peaks["kernel_cpu_seconds"] - timed_cpu + full_cpu, 1)}
+
+
+WORKERS = max(1, min(2, os.cpu_count() or 1))   # lessons rehearsed at once, each kernel on one thread
+
+
+def rehearse_all(notebooks: list[Path], folder: Path, workers: int = WORKERS) -> dict:
+    """{notebook stem: its row, or the exception it raised}: `workers` lessons at once, the longest first."""
+    from concurrent.futures import ThreadPoolExecutor
+    try:  # the committed run's CPU seconds order the queue, so the long lessons do not end up last
+        known = {r["lesson"]: r["kernel_cpu_seconds"] for r in json.loads(next(RESULTS.glob("rehearsal_*.json")).read_text())["lessons"]}
+    except (StopIteration, KeyError, ValueError):
+        known = {}
+    queue = sorted(notebooks, key=lambda nb: -known.get(nb.stem, 0))
+
+    def one(nb):
+        try:
+            return nb.stem, rehearse(nb, folder / nb.stem / "checkpoints")
+        except Exception as err:  # reported by that lesson's test
+            return nb.stem, err
+    with ThreadPoolExecutor(workers) as pool:
+        return dict(pool.map(one, queue))
 
 
 def cpu_kind() -> str:
@@ -107,41 +132,46 @@ def save(rows: list[dict]) -> Path:
                 "seconds per step x full steps, per training phase (tests/test_rehearsal.py)",
         "machine": ck.runtime.machine_summary("cuda" if torch.cuda.is_available() else "cpu"),
         "cpu": ck.runtime.cpu_name(), "torch": torch.__version__,
-        "threads": int(os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads()),
+        "threads": 1, "workers": WORKERS,
         "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "date": datetime.date.today().isoformat(), "lessons": rows}, indent=1) + "\n")
     return path
 
 
-ROWS: list[dict] = []
+@pytest.fixture(scope="module")
+def rehearsals(tmp_path_factory) -> dict:
+    return rehearse_all(NOTEBOOKS, tmp_path_factory.mktemp("rehearsal"))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_every_lesson_runs_in_the_rehearsal_budget(notebook, tmp_path):
-    row = rehearse(notebook, tmp_path / "checkpoints")
+def test_every_lesson_runs_in_the_rehearsal_budget(notebook, rehearsals):
+    row = rehearsals[notebook.stem]
+    if isinstance(row, BaseException):
+        raise row
     assert row["peak_rss_mib"] > 0 and row["projected_full_seconds"] >= row["wall_seconds"] - 1
     trains = notebook.stem != "00_setup"
     assert not trains or row["phases"], f"{notebook.name} timed no training phase"
     assert any(p["full_steps"] for p in row["phases"]) or not trains, f"{notebook.name}: no loop length from ck.runtime.steps"
     assert all(p["timed_steps"] >= 1 for p in row["phases"]), row["phases"]
-    ROWS.append(row)
 
 
-def test_rehearsal_table_is_printed_and_saved():
-    if len(ROWS) != len(NOTEBOOKS):
-        pytest.fail(f"only {len(ROWS)} of {len(NOTEBOOKS)} lessons rehearsed (run the whole file)")
-    print("\n" + table(ROWS))
-    saved = json.loads(save(ROWS).read_text())
+def test_rehearsal_table_is_printed_and_saved(rehearsals):
+    failed = [stem for stem, row in rehearsals.items() if isinstance(row, BaseException)]
+    assert not failed, f"not saved: {', '.join(failed)} failed in the rehearsal (see their tests)"
+    rows = [rehearsals[nb.stem] for nb in NOTEBOOKS]
+    print("\n" + table(rows))
+    saved = json.loads(save(rows).read_text())
     assert [r["lesson"] for r in saved["lessons"]] == [nb.stem for nb in NOTEBOOKS]
 
 
 if __name__ == "__main__":
     import tempfile
     chosen = [Path(a).resolve() for a in sys.argv[1:]] or NOTEBOOKS
-    rows = []
-    for nb in chosen:
-        rows.append(rehearse(nb, Path(tempfile.mkdtemp()) / "checkpoints"))
-        print(table(rows[-1:]), flush=True)
+    done = rehearse_all(chosen, Path(tempfile.mkdtemp()))
+    for stem, row in done.items():
+        if isinstance(row, BaseException):
+            raise SystemExit(f"{stem}: {row}")
+    rows = [done[nb.stem] for nb in chosen]
     print(table(rows))
     if chosen == NOTEBOOKS:
         print("saved", save(rows))
