@@ -21,11 +21,12 @@ Modules, lowest first (a module only imports those above it):
     diffusion  DDPM/DDIM: the noise schedule, the noise-prediction loss, sampling, guidance (lesson 6)
     metrics  measuring sticks: Fréchet distance, MNIST and flower quality, mode coverage, likelihoods
     pretrained  the sticks' shipped, hash-checked weights (load, or train once)
+    trained  the lessons' models trained at the full budget, shipped in half precision (SKIP_TRAINING)
     style    style transfer: VGG19 features, Gram matrices, content/style/TV losses
     widgets  ipywidgets toys: latent-space explorer, style-transfer app
     quiz     the pre- and post-lesson quizzes (questions in notebooks/quizzes/*.json), checked on click
 """
-from . import checks, runtime, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, diffusion, metrics, pretrained, style, widgets, quiz  # noqa: F401
+from . import checks, runtime, storage, download, images, batches, data, plot, nets, engine, train, callbacks, toy, diffusion, metrics, pretrained, trained, style, widgets, quiz  # noqa: F401
 from .checks import DataError  # noqa: F401
 
 __version__ = "0.1.0"

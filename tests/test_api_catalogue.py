@@ -29,6 +29,7 @@ assert len(ENTRIES) == len(CORE) + len(MEASURE) + len(MEDIA), "an entry is in tw
 NOT_CALLABLE_HERE = {
     "coursekit.pretrained.main": "the command line of `python -m coursekit.pretrained`; argparse refuses bad values",
     "coursekit.toy.ManyRuns": "the record train_many returns, filled in by it, never built by hand",
+    "coursekit.trained.TrainedRun": "the record trained.load returns, filled in by it, never built by hand",
 }
 
 # Methods the engine calls with its own Run, and state restorers that take what `state_dict()` wrote

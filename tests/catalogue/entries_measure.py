@@ -252,6 +252,16 @@ ENTRIES: dict[str, Entry] = {
                                                          kinds={"device": "choice"}),
     "coursekit.pretrained.train_flower_net": Entry(lambda f: {"device": "cpu", "epochs": 1, "seed": 0},
                                                    kinds={"device": "choice"}),
+    # ------------------------------------------------------------ trained (the lessons' shipped models)
+    "coursekit.trained.load": Entry(lambda f: {"name": "lesson1_mlp_gan", "device": "cpu", "verbose": False},
+                                    kinds={"name": "choice", "device": "choice"}),
+    "coursekit.trained.path_of": Entry(lambda f: {"name": "lesson4_vae"}, kinds={"name": "choice"}),
+    "coursekit.trained.to_half": Entry(lambda f: {"state": nn.Linear(2, 2).state_dict()},
+                                       skip={"state": "a state_dict (not a kind the catalogue varies); "
+                                                      "tests/test_trained.py throws a list and a dict of strings at it"}),
+    "coursekit.trained.frames_to_uint8": Entry(lambda f: {"frames": [(0, f.digits[:2])]},
+                                               skip={"frames": "a list of (step, images) pairs; tests/test_trained.py "
+                                                               "throws NaN images, a negative step and a bare tensor at it"}),
 }
 
 
