@@ -59,11 +59,20 @@ class LikelihoodConfig(TrainConfig):
     lr: float = 1e-3                # Adam
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float | None = None  # clip the gradient norm to this (None: no clipping)
+    channels_last: bool = True      # convolution weights in (C_out, H, W, C_in) memory order, oneDNN's and cuDNN's
+                                    # fast layout (PixelCNN training: 1.55x on a bf16 CPU); no effect without convs
+    compile: bool = False           # torch.compile the model's forward (PixelCNN on a CPU: 1.4x, after ~1 min compiling)
+
+    # memory order and compilation change speed, not the run: a resumed run may switch them
+    RESUMABLE_CHANGES = TrainConfig.RESUMABLE_CHANGES + ("channels_last", "compile")
 
     def validate(self) -> None:
         super().validate()
         self.check_adam(("lr",))
         self.grad_clip = check_positive(self.grad_clip, "grad_clip", optional=True)
+        for name in ("channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
 
 # ---------------------------------------------------------------- the GAN step
@@ -244,6 +253,10 @@ def train_likelihood(model: nn.Module, data, config: LikelihoodConfig | None = N
     cfg = configure(LikelihoodConfig, config, overrides)
     if not callable(getattr(model, "loss", None)):
         raise ValueError(f"{type(model).__name__} needs a loss(x) method returning {{'loss': ..., ...}}")
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)   # in place; the weights' values and state_dict() keys are unchanged
+    if cfg.compile:
+        model.compile()                               # in place: self(x) inside model.loss runs the compiled forward
     run = make_run({"model": model}, {"model": cfg.lr}, cfg.betas, data, cfg)
     return fit(run, step, callbacks)
 
