@@ -37,6 +37,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SHIPPED = {
     "lesson1_mlp_gan": "917108452ba899825ad25b172612034d5a373ba9daf65ac589c6d387342645f6",  # 10,000 steps, FD 39.3
     "lesson4_vae": "94b36443fb6074414280d18f683249263d7d3549ee176aea1ab54ec974200e0f",  # 30,000 steps, 90.8 nats (K=100)
+    # channels 32, 1,925 steps in 40 min on one CPU thread (benchmarks/lesson4_equal_time.py), 87.1 nats exact
+    "lesson4_pixelcnn": "47f417322a8f244d8b1900d47da81d9186a491b954147bebc42dff1bb2723345",
 }
 
 # name -> the class the file's weights belong to (its constructor arguments are in the file)
@@ -113,6 +115,7 @@ def load(name: str, device: torch.device | str = "cpu", verbose: bool = True) ->
                      saved["info"])
     if verbose:
         info = saved["info"]
-        print(f"{name}: loaded (shipped, SHA-256 ok): {type(model).__name__}, {info['steps']:,} of the full budget's "
+        widths = ", ".join(f"{k}={v}" for k, v in saved["kwargs"].items())
+        print(f"{name}: loaded (shipped, SHA-256 ok): {type(model).__name__}({widths}), {info['steps']:,} of the full budget's "
               f"{info['full_steps']:,} steps, trained {info['seconds'] / 60:.0f} min on {info['machine'].split(' | ')[0]} ({info['date']})")
     return run
