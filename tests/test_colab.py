@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from importlib.metadata import requires
+from importlib.metadata import distribution, requires
 from pathlib import Path
 
 import nbformat
@@ -73,8 +73,47 @@ def _freeze(python: Path) -> set[str]:
     return {line.strip() for line in out.stdout.splitlines() if line.strip()}
 
 
+def _torch_and_its_dependencies() -> set[str]:
+    """Names of torch, torchvision and everything they need, as installed in this environment."""
+    seen, todo = set(), [("torch", ""), ("torchvision", "")]  # (name, extra asked for: cuda-toolkit[cufft])
+    while todo:
+        name, extra = todo.pop()
+        name = name.lower().replace("_", "-")
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        for spec in distribution(name).requires or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({"extra": extra}):
+                todo += [(req.name, "")] + [(req.name, e) for e in req.extras]
+    return {name for name, _ in seen}
+
+
+def _link_distributions(names: set[str], site: Path) -> None:
+    """Hard-link these installed distributions' files into `site` (copy where the disk can't link).
+
+    torch's CUDA build is 5.5 GB; a second copy of it filled a CI machine's disk. pip then finds
+    these versions installed and leaves them as they are.
+    """
+    for name in sorted(names):
+        dist = distribution(name)
+        for file in dist.files or []:
+            source, target = Path(dist.locate_file(file)), site / file
+            if ".." in file.parts or not source.is_file():  # scripts in bin/ and the like: not needed
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+
+
 def _colab_venv(folder: Path) -> Path:
-    """A venv holding Colab's versions (reused while tests/colab_packages.txt and torch stay the same)."""
+    """A venv holding Colab's versions (reused while tests/colab_packages.txt and torch stay the same).
+
+    torch, torchvision and what they need but Colab's list does not pin are this environment's own
+    files, hard-linked in; the rest pip installs at Colab's versions.
+    """
     import torch
     import torchvision
     pins = [f"{n}=={v}" for n, v in colab_versions().items() if n not in NOT_MIRRORED]
@@ -85,11 +124,13 @@ def _colab_venv(folder: Path) -> Path:
         return python
     shutil.rmtree(folder, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    pinned_by_colab = set(colab_versions()) - {"torch", "torchvision"}
+    _link_distributions(_torch_and_its_dependencies() - pinned_by_colab - {"setuptools", "pip"}, site)
     pip = subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], capture_output=True, text=True)
     assert pip.returncode == 0, f"could not build the Colab-like venv:\n{pip.stdout[-3000:]}\n{pip.stderr[-3000:]}"
     # Colab imports google.colab when the kernel starts; the notebooks' first cell looks for it.
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
     (site / "google" / "colab").mkdir(parents=True, exist_ok=True)
     (site / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab\'s own package (tests/test_colab.py)."""\n')
     (site / "sitecustomize.py").write_text("import google.colab  # as on Colab: imported before any notebook code runs\n")
