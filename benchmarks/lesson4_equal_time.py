@@ -67,28 +67,21 @@ def main() -> None:
     for name, proc in procs.items():
         if proc.wait() != 0:
             raise SystemExit(f"{name} run failed: see {args.out / (name + '.log')}")
-    loaded = {}
-    for name, argv in runs.items():
-        path = args.out / name / f"{argv[0]}.pt"
-        saved = ck.storage.load(path, "cpu", "run")
-        model = trained.MODEL_CLASSES[argv[0]](**saved["kwargs"])
-        model.load_state_dict({k: v.float() for k, v in saved["state_dict"].items()})
-        loaded[name] = (model.eval(), saved)
-    common = min(saved["record"]["history"]["seconds"][-1] for _, saved in loaded.values())
-    table = {name: {"nll_nats_at_equal_time": nll_at(saved["record"]["evaluations"], saved["record"]["history"], common),
-                    "steps": saved["info"]["steps"], "training_seconds": saved["info"]["seconds"],
-                    "images_seen": saved["info"]["steps"] * saved["info"]["batch_size"],
-                    "params": ck.nets.count_parameters(model), "kwargs": saved["kwargs"],
-                    "curve": [{"step": e["step"], "seconds": dict(zip(saved["record"]["history"]["step"],
-                                                                      saved["record"]["history"]["seconds"]))[e["step"]],
-                               "nll_nats": e["nll_nats"]} for e in saved["record"]["evaluations"]]}
-             for name, (model, saved) in loaded.items()}
-    machine = loaded["PixelCNN"][1]["info"]["machine"]
+    loaded = {name: trained.read(args.out / name / f"{argv[0]}.pt", argv[0]) for name, argv in runs.items()}
+    common = min(run.history["seconds"][-1] for run in loaded.values())
+    table = {name: {"nll_nats_at_equal_time": nll_at(run.evaluations, run.history, common),
+                    "steps": run.info["steps"], "training_seconds": run.info["seconds"],
+                    "images_seen": run.info["steps"] * run.info["batch_size"],
+                    "params": ck.nets.count_parameters(run.model), "kwargs": run.kwargs,
+                    "curve": [{"step": e["step"], "seconds": dict(zip(run.history["step"], run.history["seconds"]))[e["step"]],
+                               "nll_nats": e["nll_nats"]} for e in run.evaluations]}
+             for name, run in loaded.items()}
+    machine = loaded["PixelCNN"].info["machine"]
     result = {"what": "VAE and gated PixelCNN trained side by side for the same minutes, one thread each "
                       "(benchmarks/lesson4_equal_time.py); NLL in nats per digit on 1,000 held-out binarized test "
                       "digits (PixelCNN exact, VAE IWAE bound K=100)",
               "minutes": args.minutes, "equal_time_seconds": round(common), "machine": machine,
-              "date": loaded["PixelCNN"][1]["info"]["date"], "models": table}
+              "date": loaded["PixelCNN"].info["date"], "models": table}
 
     fig, (ax, *grids) = plt.subplots(1, 3, figsize=(15, 4.2), gridspec_kw={"width_ratios": [1.3, 1, 1]})
     for name, row in table.items():
@@ -98,9 +91,9 @@ def main() -> None:
     ax.set_ylim(top=min(130, ax.get_ylim()[1])); ax.set_xlabel("training minutes (one CPU thread each)")
     ax.set_ylabel("test NLL, nats per digit"); ax.grid(alpha=0.3); ax.legend()
     ax.set_title("equal time: exact NLL (PixelCNN) vs bound (VAE)", fontsize=10)
-    for a, (name, (model, _)) in zip(grids, loaded.items()):
+    for a, (name, run) in zip(grids, loaded.items()):
         with torch.no_grad():
-            drawn = model.sample(32, torch.Generator().manual_seed(0))
+            drawn = run.model.sample(32, torch.Generator().manual_seed(0))
         ck.plot.show_images(drawn * 2 - 1, nrow=8, ax=a, title=f"{name}: 32 samples")
     if args.save:
         (RESULTS / "lesson4_equal_time.json").write_text(json.dumps(result, indent=1) + "\n")

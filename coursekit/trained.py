@@ -59,13 +59,15 @@ class TrainedRun:
     history: the engine's logged history {"step": [...], "loss...": [...], ...} (`train_gan`'s return value);
     evaluations: the measuring stick's scores over training [{"step": ..., "fd": ..., ...}] (an `Evaluate`'s records);
     frames: fixed-noise snapshots [(step, images (n, C, H, W) float in [-1, 1])] (a `FixedNoiseSamples`' frames);
-    info: how it was made: budget, steps, seconds, machine, date, seed, final scores.
+    info: how it was made: budget, steps, seconds, machine, date, seed, final scores;
+    kwargs: the model's constructor arguments (`type(model)(**kwargs)` builds an untrained twin).
     """
     model: nn.Module
     history: dict = field(default_factory=dict)
     evaluations: list = field(default_factory=list)
     frames: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
+    kwargs: dict = field(default_factory=dict)
 
 
 def path_of(name: str) -> Path:
@@ -107,16 +109,31 @@ def load(name: str, device: torch.device | str = "cpu", verbose: bool = True) ->
     if storage.sha256(path) != expected:
         raise DataError(f"{name}: {path} does not match its SHA-256 (damaged or changed): set SKIP_TRAINING = False "
                         "and train the model in the lesson, or reinstall coursekit")
-    saved = storage.load(path, "cpu", "shipped weights")
-    model = MODEL_CLASSES[name](**saved["kwargs"])
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()})
-    record = saved.get("record", {})
-    frames = [(step, images.float() / 127.5 - 1) for step, images in record.get("frames", [])]
-    run = TrainedRun(model.to(device).eval(), record.get("history", {}), record.get("evaluations", []), frames,
-                     saved["info"])
+    run = read(path, name, device)
     if verbose:
-        info = saved["info"]
-        widths = ", ".join(f"{k}={v}" for k, v in saved["kwargs"].items())
-        print(f"{name}: loaded (shipped, SHA-256 ok): {type(model).__name__}({widths}), {info['steps']:,} of the full budget's "
+        info = run.info
+        widths = ", ".join(f"{k}={v}" for k, v in run.kwargs.items())
+        print(f"{name}: loaded (shipped, SHA-256 ok): {type(run.model).__name__}({widths}), {info['steps']:,} of the full budget's "
               f"{info['full_steps']:,} steps, trained {info['seconds'] / 60:.0f} min on {info['machine'].split(' | ')[0]} ({info['date']})")
     return run
+
+
+def read(path: str | Path, name: str, device: torch.device | str = "cpu") -> TrainedRun:
+    """A file written like the shipped ones (benchmarks/train_shipped.py), from any path, unchecked.
+
+    name: the recipe it was trained by (one of MODEL_CLASSES: it picks the model's class).
+    `load` is this plus the hash check for the files that ship; use `read` for your own runs.
+    """
+    check_choice(name, "name", tuple(MODEL_CLASSES))
+    device = check_device(device)
+    saved = storage.load(Path(path), "cpu", "trained model")
+    try:
+        model = MODEL_CLASSES[name](**saved["kwargs"])
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()})
+    except (KeyError, TypeError, RuntimeError) as err:
+        raise DataError(f"{path} is not a {name} file written by benchmarks/train_shipped.py ({type(err).__name__}: "
+                        f"{str(err)[:200]})") from err
+    record = saved.get("record", {})
+    frames = [(step, images.float() / 127.5 - 1) for step, images in record.get("frames", [])]
+    return TrainedRun(model.to(device).eval(), record.get("history", {}), record.get("evaluations", []), frames,
+                      saved.get("info", {}), dict(saved["kwargs"]))

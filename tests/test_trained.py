@@ -91,6 +91,12 @@ def test_the_recipe_script_writes_a_loadable_file(name, tmp_path, monkeypatch):
     monkeypatch.setitem(trained.SHIPPED, name, ck.storage.sha256(tmp_path / f"{name}.pt"))
     run = trained.load(name, verbose=False)
     assert run.info["steps"] == 2 and run.info["budget"].startswith("2 of the full budget's")
+    unchecked = trained.read(tmp_path / f"{name}.pt", name)   # a student's own run: no hash to check against
+    assert unchecked.kwargs == run.kwargs and unchecked.info == run.info
+    assert all(torch.equal(a, b) for a, b in zip(unchecked.model.state_dict().values(), run.model.state_dict().values()))
+    other = "lesson4_vae" if name == "lesson1_mlp_gan" else "lesson1_mlp_gan"
+    with pytest.raises(ck.DataError, match=f"not a {other} file"):
+        trained.read(tmp_path / f"{name}.pt", other)
     assert (tmp_path / f"{name}.json").is_file() and (tmp_path / f"{name}.png").stat().st_size > 1000
 
 

@@ -255,6 +255,8 @@ ENTRIES: dict[str, Entry] = {
     # ------------------------------------------------------------ trained (the lessons' shipped models)
     "coursekit.trained.load": Entry(lambda f: {"name": "lesson1_mlp_gan", "device": "cpu", "verbose": False},
                                     kinds={"name": "choice", "device": "choice"}),
+    "coursekit.trained.read": Entry(lambda f: {"path": ck.trained.path_of("lesson1_mlp_gan"), "name": "lesson1_mlp_gan",
+                                               "device": "cpu"}, kinds={"path": "file_in", "name": "choice", "device": "choice"}),
     "coursekit.trained.path_of": Entry(lambda f: {"name": "lesson4_vae"}, kinds={"name": "choice"}),
     "coursekit.trained.to_half": Entry(lambda f: {"state": nn.Linear(2, 2).state_dict()},
                                        skip={"state": "a state_dict (not a kind the catalogue varies); "
