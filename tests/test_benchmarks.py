@@ -25,8 +25,12 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
       "style_loss_drop"]),
     ("likelihood_models.py", ["--budget", "tiny"],
      ["vae_nll_nats", "pixelcnn_nll_nats", "pixelcnn_sample_s_per_img", "vae_img_s", "pixelcnn_img_s"]),
+    ("lesson5_style.py", ["--budget", "quick", "--out", "{tmp}", "--threads", "1"],
+     ["size", "main_style_ratio", "main_seconds", "lbfgs_ratio", "adam_ratio", "wall_seconds"]),
 ])
-def test_benchmark_ends_with_a_result_line(script, args, keys, data_root):
+def test_benchmark_ends_with_a_result_line(script, args, keys, data_root, tmp_path):
+    """{tmp} in the arguments: a temporary folder (a script that writes results never writes the committed ones here)."""
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"}, cwd=BENCHMARKS)
     assert done.returncode == 0, done.stderr[-2000:]

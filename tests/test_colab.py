@@ -40,6 +40,7 @@ COLAB_PACKAGES = Path(__file__).with_name("colab_packages.txt")
 NOT_MIRRORED = {"torch", "torchvision", "setuptools", "notebook"}
 # What a lesson prints when it shows committed results (the tables read through ck.runtime.load_results).
 RESULTS_PRINTED = {"02_dcgan_flowers": "budget '", "03_gan_pitfalls": "budget '", "04_vae_vs_pixelcnn": "budget '",
+                   "05_style_transfer": "budget '",
                    "06_diffusion": "budget '"}
 
 
