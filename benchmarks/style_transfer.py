@@ -27,6 +27,7 @@ style_loss_drop = first / last style loss of coursekit's run at that size.
     python benchmarks/style_transfer.py [--steps 100] [--repeats 5] [--sizes 256 128] [--precision auto]
     python benchmarks/style_transfer.py --threads 1 --clock cpu   # on a machine shared with other jobs
     python benchmarks/style_transfer.py --save-image result.png   # also the lesson's intro picture
+    python benchmarks/style_transfer.py --sizes 256 --profile 20   # also where each side's time goes, per operator
 """
 from __future__ import annotations
 
@@ -204,6 +205,23 @@ def rate(fn, clock=time.perf_counter) -> tuple[float, object]:
     return steps / (clock() - start), extra
 
 
+def where_the_time_goes(run, top: int = 7) -> str:
+    """The operators that take the most time per step (torch.profiler, self time), for `--profile`.
+
+    run() does the steps and returns how many it did. What this showed on a 2-core Xeon with AMX
+    (256 px, bf16): the Gram matrices' matrix products, the additions where a style layer's gradient
+    from its Gram meets the one from the layer above (memory-bound, one per style layer), and in
+    coursekit L-BFGS's own vector work and the fp32 content loss.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        steps = run()
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events) / steps / 1000
+    return f"{total:.1f} ms of operator time per step; most: " + ", ".join(
+        f"{e.key.replace('aten::', '')} {e.self_cpu_time_total / steps / 1000:.1f}" for e in events[:top])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=100)
@@ -213,6 +231,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
                         help="cpu: this process's CPU seconds, steadier on a shared machine (use with --threads 1)")
+    parser.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                        help="also profile this many steps of the bound, the bound with Grams and coursekit: where the time goes")
     parser.add_argument("--save-image", default=None, help="also save a 256 px Adam result (content | result | style)")
     args = parser.parse_args()
     if args.threads:
@@ -289,6 +309,10 @@ def main() -> None:
               f"{flops['grams'] / 1e9:.2f} GFLOP (+{flops['grams'] / flops['network']:.0%}): at the bound's speed no method "
               f"on these layers can exceed of_bound={med['of_bound_ceiling']:.2f}")
         rows[size] = (med, drop)
+        if args.profile:
+            for name in ("bound", "bound_gram", "coursekit"):
+                fn = runs[f"{name}_nhwc"] if name.startswith("bound") else runs[name]
+                print(f"{size} px, {name}: " + where_the_time_goes(lambda: fn(args.profile)[0]))
         print(f"{size} px ({tuple(content.shape[-2:])}): tutorial {med['tutorial']:.2f} | coursekit {med['coursekit']:.2f} | "
               f"bound {med['bound']:.2f} | bound with Grams {med['bound_gram']:.2f} steps/s -> speedup "
               f"{med['speedup']:.2f}, of bound {med['of_bound']:.2f} (with Grams {med['of_bound_gram']:.2f}); "
