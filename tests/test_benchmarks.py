@@ -25,6 +25,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
       "style_loss_drop"]),
     ("likelihood_models.py", ["--budget", "tiny"],
      ["vae_nll_nats", "pixelcnn_nll_nats", "pixelcnn_sample_s_per_img", "vae_img_s", "pixelcnn_img_s"]),
+    ("pixelcnn_speed.py", ["--channels", "4", "--steps", "1", "--repeats", "1"],   # the cropped model is checked inside
+     ["channels", "plain_img_s", "bf16_x", "bf16_cl_x", "bf16_cl_compile_x", "crop_x", "bf16_cl_crop_x"]),
     ("lesson5_style.py", ["--budget", "quick", "--out", "{tmp}", "--threads", "1"],
      ["size", "main_style_ratio", "main_seconds", "lbfgs_ratio", "adam_ratio", "wall_seconds"]),
 ])
