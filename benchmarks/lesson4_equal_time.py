@@ -41,9 +41,13 @@ from coursekit import trained  # noqa: E402
 RESULTS = ROOT / "notebooks" / "results"
 
 
-def nll_at(evaluations: list, history: dict, seconds: float) -> float:
-    """The last score measured at or before `seconds` of training (the run's clock at its log steps)."""
-    clock = dict(zip(history["step"], history["seconds"]))
+def clock_of(history: dict) -> dict[int, float]:
+    """{step: training seconds} at the run's log steps."""
+    return dict(zip(history["step"], history["seconds"]))
+
+
+def nll_at(evaluations: list, clock: dict[int, float], seconds: float) -> float:
+    """The last score measured at or before `seconds` of training (clock: `clock_of` the run's history)."""
     before = [e for e in evaluations if clock.get(e["step"], float("inf")) <= seconds + 1e-6]
     return before[-1]["nll_nats"] if before else float("nan")
 
@@ -69,12 +73,13 @@ def main() -> None:
             raise SystemExit(f"{name} run failed: see {args.out / (name + '.log')}")
     loaded = {name: trained.read(args.out / name / f"{argv[0]}.pt", argv[0]) for name, argv in runs.items()}
     common = min(run.history["seconds"][-1] for run in loaded.values())
-    table = {name: {"nll_nats_at_equal_time": nll_at(run.evaluations, run.history, common),
+    clocks = {name: clock_of(run.history) for name, run in loaded.items()}
+    table = {name: {"nll_nats_at_equal_time": nll_at(run.evaluations, clocks[name], common),
                     "steps": run.info["steps"], "training_seconds": run.info["seconds"],
                     "images_seen": run.info["steps"] * run.info["batch_size"],
                     "params": ck.nets.count_parameters(run.model), "kwargs": run.kwargs,
-                    "curve": [{"step": e["step"], "seconds": dict(zip(run.history["step"], run.history["seconds"]))[e["step"]],
-                               "nll_nats": e["nll_nats"]} for e in run.evaluations]}
+                    "curve": [{"step": e["step"], "seconds": clocks[name][e["step"]], "nll_nats": e["nll_nats"]}
+                              for e in run.evaluations]}
              for name, run in loaded.items()}
     machine = loaded["PixelCNN"].info["machine"]
     result = {"what": "VAE and gated PixelCNN trained side by side for the same minutes, one thread each "
@@ -99,10 +104,9 @@ def main() -> None:
         (RESULTS / "lesson4_equal_time.json").write_text(json.dumps(result, indent=1) + "\n")
         fig.savefig(RESULTS / "lesson4_equal_time.png", dpi=90, bbox_inches="tight")
     if args.ship:
-        for name, argv in runs.items():
-            if name == "PixelCNN":
-                shutil.copy(args.out / name / f"{argv[0]}.pt", trained.path_of(argv[0]))
-                print(f"shipped {trained.path_of(argv[0])}: sha256={ck.storage.sha256(trained.path_of(argv[0]))}")
+        shipped = trained.path_of("lesson4_pixelcnn")
+        shutil.copy(args.out / "PixelCNN" / shipped.name, shipped)
+        print(f"shipped {shipped}: sha256={ck.storage.sha256(shipped)}")
     print(json.dumps({k: v for k, v in result.items() if k != "models"}, indent=1))
     for name, row in table.items():
         print(f"{name}: {row['steps']:,} steps, {row['images_seen']:,} digits, NLL at {common / 60:.1f} min "
