@@ -19,6 +19,12 @@ Every pitfall of the notebook, at a budget larger than the notebook's quick mode
     python benchmarks/lesson3_experiments.py --budget cpu --only mnist gradient
         # re-runs only those sections and merges them into the committed JSON (under "reruns": which
         # sections, machine, date, wall time); the budget must be the file's
+    python benchmarks/lesson3_experiments.py --budget full --only collapse sweeps progressive --out /tmp/l3a &
+    python benchmarks/lesson3_experiments.py --budget full --only mnist gradient --out /tmp/l3b &
+    python benchmarks/lesson3_experiments.py --merge /tmp/l3a /tmp/l3b
+        # the sections as two one-thread processes side by side (a 2-core CPU), then one file: --only into a
+        # folder without results starts a partial file; --merge joins the parts (under "parts": each one's
+        # sections, machine, date, wall time) and copies their figures
 """
 from __future__ import annotations
 
@@ -270,21 +276,49 @@ def progressive(b: dict) -> dict:
     return out
 
 
+def merge_parts(folders: list[Path], out: Path) -> None:
+    """Joins the lesson3_results.json of --only runs (one budget, no section twice) into out, with their figures."""
+    parts = [json.loads((folder / "lesson3_results.json").read_text()) for folder in folders]
+    budgets = {part["budget"] for part in parts}
+    if len(budgets) != 1:
+        raise SystemExit(f"--merge: the parts hold different budgets {sorted(budgets)}: merge runs of one budget")
+    sections = [s for part in parts for s in part.get("sections", SECTIONS)]
+    if len(sections) != len(set(sections)):
+        raise SystemExit(f"--merge: a section appears in more than one part ({sections})")
+    run_keys = ("machine", "torch_threads", "load_average_1min", "date", "wall_seconds")
+    merged = {"budget": parts[0]["budget"], "settings": parts[0]["settings"], "toy": TOY,
+              "machine": parts[0]["machine"], "torch_threads": parts[0]["torch_threads"],
+              "date": max(part["date"] for part in parts),
+              "wall_seconds": round(sum(part["wall_seconds"] for part in parts), 1),   # one thread's time, all sections
+              "parts": [{"sections": part.get("sections", list(SECTIONS)), **{k: part[k] for k in run_keys}}
+                        for part in parts]}
+    for part in parts:
+        merged.update({s: part[s] for s in part.get("sections", SECTIONS) if s in part})
+    (out / "lesson3_results.json").write_text(json.dumps(merged, indent=1))
+    for folder in folders:
+        for figure in folder.glob("lesson3_*.png"):
+            if figure.parent.resolve() != out.resolve():
+                (out / figure.name).write_bytes(figure.read_bytes())
+    print(f"merged {len(parts)} parts ({', '.join(sections)}) into {out / 'lesson3_results.json'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="full")
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--only", nargs="+", choices=SECTIONS,
                         help="re-run only these sections and merge them into the existing lesson3_results.json")
+    parser.add_argument("--merge", nargs="+", metavar="FOLDER",
+                        help="join the partial results of --only runs in these folders into --out (no training)")
     args = parser.parse_args()
     b, out = BUDGETS[args.budget], Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        return merge_parts([Path(folder) for folder in args.merge], out)
     sections = args.only or SECTIONS
     previous = None
-    if args.only:
+    if args.only and (out / "lesson3_results.json").exists():
         path = out / "lesson3_results.json"
-        if not path.exists():
-            raise SystemExit(f"--only merges into {path}, which does not exist: run all sections first (no --only)")
         previous = json.loads(path.read_text())
         if previous["budget"] != args.budget:
             raise SystemExit(f"--only: {path} holds budget {previous['budget']!r}, not {args.budget!r}: "
@@ -315,6 +349,8 @@ def main() -> None:
            "wall_seconds": round(time.perf_counter() - start, 1)}
     if previous is None:
         results = {"budget": args.budget, "settings": b, "toy": TOY, **run, **results}
+        if args.only:
+            results["sections"] = list(sections)        # a part, for --merge
     else:                                   # keep the other sections; say which ones this run replaced
         results = {**previous, "settings": b, **results,
                    "reruns": previous.get("reruns", []) + [{"sections": list(sections), **run}]}
