@@ -25,6 +25,8 @@ Every pitfall of the notebook, at a budget larger than the notebook's quick mode
         # the sections as two one-thread processes side by side (a 2-core CPU), then one file: --only into a
         # folder without results starts a partial file; --merge joins the parts (under "parts": each one's
         # sections, machine, date, wall time) and copies their figures
+
+The last line: RESULT ring_plain_modes=... grid_plain_modes=... ... wall_s=... (the sections the file holds)
 """
 from __future__ import annotations
 
@@ -276,6 +278,28 @@ def progressive(b: dict) -> dict:
     return out
 
 
+def result_line(results: dict) -> str:
+    """The last line: a headline number of each section the results hold, and the wall time."""
+    pairs = []
+    if "collapse" in results:
+        c = results["collapse"]
+        pairs += [("ring_plain_modes", c["ring of 8: plain GAN"]["modes"]["mean"]),
+                  ("grid_plain_modes", c["grid of 25: plain GAN"]["modes"]["mean"]),
+                  ("grid_pacgan_modes", c["grid of 25: PacGAN (pack 2)"]["modes"]["mean"])]
+    if "sweeps" in results:
+        pairs.append(("lr_sweep_max_swing", max(r["loss_d_swing"] for r in results["sweeps"]["lr"]["rows"])))
+    if "mnist" in results:
+        pairs.append(("mnist_plain_fd", results["mnist"]["collapse: plain MLP GAN (no smoothing)"]["fd"]))
+    if "gradient" in results:
+        last = results["gradient"]["rows"][-1]
+        pairs += [("grad_saturating", last["saturating"]), ("grad_non_saturating", last["non_saturating"])]
+    if "progressive" in results:
+        pairs += [("growing_fd", results["progressive"]["growing 8 -> 16 -> 32"]["fd"]),
+                  ("direct_fd", results["progressive"]["32 px from the start"]["fd"])]
+    pairs.append(("wall_s", results["wall_seconds"]))
+    return "RESULT " + " ".join(f"{k}={v:.4g}" for k, v in pairs)
+
+
 def merge_parts(folders: list[Path], out: Path) -> None:
     """Joins the lesson3_results.json of --only runs (one budget, no section twice) into out, with their figures."""
     parts = [json.loads((folder / "lesson3_results.json").read_text()) for folder in folders]
@@ -300,6 +324,7 @@ def merge_parts(folders: list[Path], out: Path) -> None:
             if figure.parent.resolve() != out.resolve():
                 (out / figure.name).write_bytes(figure.read_bytes())
     print(f"merged {len(parts)} parts ({', '.join(sections)}) into {out / 'lesson3_results.json'}")
+    print(result_line(merged))
 
 
 def main() -> None:
@@ -356,6 +381,7 @@ def main() -> None:
                    "reruns": previous.get("reruns", []) + [{"sections": list(sections), **run}]}
     (out / "lesson3_results.json").write_text(json.dumps(results, indent=1))
     print(f"wrote {out / 'lesson3_results.json'} ({', '.join(sections)}) in {run['wall_seconds']} s")
+    print(result_line({**results, "wall_seconds": run["wall_seconds"]}))
 
 
 if __name__ == "__main__":

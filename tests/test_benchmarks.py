@@ -1,4 +1,5 @@
 """Every benchmark runs end to end (tiny sizes) and ends with a well-formed RESULT line."""
+import json
 import os
 import re
 import subprocess
@@ -41,3 +42,30 @@ def test_benchmark_ends_with_a_result_line(script, args, keys, data_root, tmp_pa
     values = dict(pair.split("=") for pair in last.split()[1:])
     assert [k for k in keys if k not in values] == []
     assert all(re.fullmatch(r"-?[\d.]+", v) for v in values.values()), values
+
+
+def test_lesson3_runs_as_two_parts_and_merges(data_root, tmp_path):
+    """lesson3_experiments.py: two --only parts into empty folders (as two processes on a 2-core CPU), then --merge
+    joins them into one results file with every section the notebook reads, each part's record and both figures."""
+    script = [sys.executable, str(BENCHMARKS / "lesson3_experiments.py"), "--budget", "tiny"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+    parts = {"a": ["collapse", "sweeps", "progressive"], "b": ["mnist", "gradient"]}
+    for name, sections in parts.items():
+        done = subprocess.run([*script, "--only", *sections, "--out", str(tmp_path / name)], capture_output=True,
+                              text=True, timeout=300, env=env, cwd=BENCHMARKS)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip().splitlines()[-1].startswith("RESULT ")
+    twice = subprocess.run([*script, "--merge", str(tmp_path / "a"), str(tmp_path / "a"), "--out", str(tmp_path / "m")],
+                           capture_output=True, text=True, timeout=300, env=env, cwd=BENCHMARKS)
+    assert twice.returncode != 0 and "more than one part" in twice.stderr
+    done = subprocess.run([*script, "--merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "m")],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=BENCHMARKS)
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("RESULT ") and "ring_plain_modes=" in last and "grad_saturating=" in last, last
+    merged = json.loads((tmp_path / "m" / "lesson3_results.json").read_text())
+    assert merged["budget"] == "tiny"
+    assert {"collapse", "sweeps", "mnist", "gradient", "progressive"} <= set(merged)
+    assert [p["sections"] for p in merged["parts"]] == list(parts.values())
+    assert merged["wall_seconds"] == pytest.approx(sum(p["wall_seconds"] for p in merged["parts"]), abs=0.2)
+    assert sorted(f.name for f in (tmp_path / "m").glob("*.png")) == ["lesson3_collapse.png", "lesson3_progressive.png"]
