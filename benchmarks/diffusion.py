@@ -21,6 +21,8 @@ binarized-MNIST nats lesson 4 reports, and the two are not comparable.
 
     OMP_NUM_THREADS=1 python benchmarks/diffusion.py --budget cpu --save   # ≈ 20 min on a shared 2-core CPU
     python benchmarks/diffusion.py --budget full --save                    # sized for a Colab T4 GPU
+    python benchmarks/diffusion.py --budget full --save --checkpoints ~/l6   # on a CPU, over several sittings:
+        # Ctrl-C (SIGINT) saves the checkpoint; the same command resumes (training seconds add up in the record)
 
 `--save` writes notebooks/results/lesson6_diffusion.json, lesson6_samples.png and lesson6_fd_curve.png.
 Last line: RESULT coursekit_img_s=... plain_img_s=... bound_img_s=... fd_ddim50=... ...
@@ -163,6 +165,9 @@ def main() -> None:
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
     parser.add_argument("--seconds", type=float, default=None, help="training seconds in all (overrides the budget)")
     parser.add_argument("--save", action="store_true", help="write the JSON and PNGs under notebooks/results/")
+    parser.add_argument("--checkpoints", type=Path, default=None,
+                        help="keep the training checkpoint in this folder (default: a new temporary one), so a run "
+                             "stopped with Ctrl-C resumes where it stopped when the same command runs again")
     args = parser.parse_args()
     b = dict(BUDGETS[args.budget])
     if args.seconds is not None:
@@ -183,7 +188,7 @@ def main() -> None:
     # --- training with the engine: lesson 4's budget, a checkpoint, then resumed to the full budget
     net = make_net(b, device)
     ema = ema_copy(net)
-    folder = Path(tempfile.mkdtemp(prefix="lesson6-"))
+    folder = args.checkpoints or Path(tempfile.mkdtemp(prefix="lesson6-"))
     settings = dict(steps=b["steps"], lr=b["lr"], ema_decay=b["ema_decay"], log_every=25, progress=False)
     rows = {}
     if b["lesson4_seconds"]:
