@@ -132,9 +132,15 @@ def _from_results(raw: dict, where: str) -> dict:
     best = (min if spec["best"] == "min" else max)(values)
     label = spec.get("label", spec["value"][-1])
     note = (f"The committed {spec['file']} gives {label}: " + "; ".join(f"{t}: {_number(v)}" for t, v in zip(texts, values))
-            + f". The {'lowest' if spec['best'] == 'min' else 'highest'} is {texts[values.index(best)]}.")
+            + f". The {'lowest' if spec['best'] == 'min' else 'highest'} {_best_of(texts, values, best)}.")
     choices = [{**c, "text": t, "correct": v == best} for c, t, v in zip(raw["choices"], texts, values)]
     return {**raw, "choices": choices, "why": f"{note} {raw.get('why', '')}".strip()}
+
+
+def _best_of(texts: list[str], values: list[float], best: float) -> str:
+    """'is A', or 'is shared by A and B' when measured values tie (each tied choice counts as right)."""
+    tied = [t for t, v in zip(texts, values) if v == best]
+    return f"is {tied[0]}" if len(tied) == 1 else f"is shared by {', '.join(tied[:-1])} and {tied[-1]}"
 
 
 def _value(data, path: list, where: str) -> float:

@@ -75,6 +75,17 @@ def test_a_re_run_that_changes_the_results_changes_the_answer(monkeypatch):
     assert [c.text for c in q.choices if c.correct] == ["batch 32"]
 
 
+def test_measured_results_that_tie_mark_each_tied_choice_right_and_say_so(monkeypatch):
+    committed = ck.runtime.load_results("lesson2_experiments.json")
+    rerun = json.loads(json.dumps(committed))
+    for row in rerun["rows"]:
+        row["fd"] = 1.0 if row["name"] in ("batch 32", "extra G layer") else 500.0
+    monkeypatch.setattr(ck.runtime, "load_results", lambda name: rerun)
+    q = quiz.Quiz("02", "post").questions[0]
+    assert [c.text for c in q.choices if c.correct] == ["batch 32", "extra G layer"]
+    assert "The lowest is shared by batch 32 and extra G layer." in q.why
+
+
 def test_a_numeric_results_answer_is_the_ratio_of_two_committed_numbers_with_a_relative_tolerance():
     q = quiz.Quiz("04", "post").questions[3]  # training digits per second, VAE over PixelCNN
     models = ck.runtime.load_results("lesson4_likelihood_models.json")["models"]
