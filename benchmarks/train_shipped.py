@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -51,28 +50,6 @@ RECIPES = {
 }
 
 
-class KeepEvaluations:
-    """Writes the Evaluate records next to the checkpoint at every log, so a run resumed in another process keeps
-    the evaluations made before it stopped (the checkpoint holds the models, not the callbacks).
-
-    records: the earlier run's records before the resumed run's first one, then the resumed run's."""
-
-    def __init__(self, evaluate: ck.callbacks.Evaluate, checkpoint: ck.callbacks.Checkpoint):
-        self.evaluate, self.path = evaluate, checkpoint.path.parent / "evaluations.json"
-        self.earlier = json.loads(self.path.read_text()) if self.path.exists() and checkpoint.resume else []
-
-    @property
-    def records(self) -> list[dict]:
-        first = self.evaluate.records[0]["step"] if self.evaluate.records else float("inf")
-        return [r for r in self.earlier if r["step"] < first] + self.evaluate.records
-
-    def on_log(self, run) -> None:
-        self.path.with_suffix(".tmp").write_text(json.dumps(self.records))
-        os.replace(self.path.with_suffix(".tmp"), self.path)          # a kill mid-write keeps the last good file
-
-    on_end = on_interrupt = on_log
-
-
 def train_gan_recipe(name: str, recipe: dict, device: torch.device, steps: int, max_seconds) -> tuple:
     """Lessons 1 and 2: train_gan with the lesson's callbacks. Returns (G, kwargs, history, evaluations, frames)."""
     if name == "lesson1_mlp_gan":
@@ -94,9 +71,8 @@ def train_gan_recipe(name: str, recipe: dict, device: torch.device, steps: int, 
     torch.manual_seed(0)
     G, D = make_g().to(device), make_d().to(device)
     history = ck.train.train_gan(G, D, data.batches(recipe["batch"], device), steps=steps, max_seconds=max_seconds,
-                                 log_every=min(recipe["log_every"], every),
-                                 callbacks=[checkpoint, samples, evaluate, kept := KeepEvaluations(evaluate, checkpoint)])
-    return G, kwargs, history, kept.records, samples.frames
+                                 log_every=min(recipe["log_every"], every), callbacks=[checkpoint, samples, evaluate])
+    return G, kwargs, history, evaluate.records, samples.frames
 
 
 def train_likelihood_recipe(name: str, recipe: dict, device: torch.device, steps: int, max_seconds,
@@ -119,10 +95,9 @@ def train_likelihood_recipe(name: str, recipe: dict, device: torch.device, steps
     model = model_class(**kwargs).to(device)
     history = ck.train.train_likelihood(model, data.batches(recipe["batch"], device), steps=steps,
                                         max_seconds=max_seconds, log_every=min(recipe["log_every"], every),
-                                        compile=compile,
-                                        callbacks=[checkpoint, evaluate, kept := KeepEvaluations(evaluate, checkpoint)])
+                                        compile=compile, callbacks=[checkpoint, evaluate])
     frames = [(evaluate.records[-1]["step"], model.sample(8, torch.Generator().manual_seed(1)) * 2 - 1)]
-    return model, kwargs, history, kept.records, frames
+    return model, kwargs, history, evaluate.records, frames
 
 
 def sample_grid(name: str, model: torch.nn.Module, device: torch.device) -> torch.Tensor:

@@ -32,7 +32,8 @@ class Checkpoint:
     Files: `checkpoint_dir(run_name)/last.pt`, and `previous.pt` (the one before it), so a
     broken last write never costs the run. Resuming restores weights, optimizer moments, the
     step counter and every random stream, so the resumed run continues exactly as if it had
-    never stopped.
+    never stopped. Callbacks with a state (Evaluate's records, FixedNoiseSamples' frames) are saved
+    too, so the curves and snapshots of a resumed run start with the stopped run's.
 
     A checkpoint belongs to one run: resuming with a different architecture, data set size,
     batch size or setting (learning rate, seed, label smoothing, ...) is refused with the
@@ -170,6 +171,13 @@ class FixedNoiseSamples:
         if not self.frames or self.frames[-1][0] != run.step:
             self.frames.append((run.step, sample(run.G, self.z.to(run.device))))
 
+    def state_dict(self) -> dict:
+        """The frames so far (a Checkpoint saves them, so a resumed run keeps the earlier ones)."""
+        return {"frames": [(step, images.cpu()) for step, images in self.frames]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.frames = [(int(step), images) for step, images in state["frames"]]
+
 
 class LiveGANPlot:
     """Live curves of the losses and of mean D(x), D(G(z)), plus the latest fixed-noise samples."""
@@ -213,6 +221,23 @@ class Evaluate:
         if not self.records or run.step - self.records[-1]["step"] >= self.every:
             self._evaluate(run)
 
+    def state_dict(self) -> dict:
+        """The records so far, their numbers as plain Python values (a Checkpoint saves them, so a resumed run
+        keeps the earlier ones); a value that is not a number, string or bool is left out of the saved copy."""
+        return {"records": [{k: _plain(v) for k, v in r.items() if _plain(v) is not None} for r in self.records]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records = [dict(r) for r in state["records"]]
+
     def on_end(self, run) -> None:
         if not self.records or self.records[-1]["step"] != run.step:
             self._evaluate(run)
+
+
+def _plain(value):
+    """A record's value as a plain Python number/str/bool (what a weights-only checkpoint can hold), else None."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):     # a 0-d tensor or a numpy scalar
+        return value.item()
+    return None

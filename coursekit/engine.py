@@ -88,6 +88,7 @@ class Run:
     last_checkpoint: str | None = None           # "step N, path" of the last good checkpoint
     restored: str | None = None                  # set by a callback that restored weights after divergence
     memory: dict = field(default_factory=dict)   # scratch space for step functions (not checkpointed)
+    callbacks: list = field(default_factory=list)  # set by fit; those with state_dict() are checkpointed
 
     def __post_init__(self):
         self.step = check_count(self.step, "step", minimum=0)
@@ -117,6 +118,7 @@ class Run:
                 "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
                 "data": self.data.state_dict(), "noise": self.noise.get_state(), "rng": _global_rng_state(),
                 "step": self.step, "history": dict(self.history),
+                "callbacks": {name: cb.state_dict() for name, cb in self.stateful_callbacks().items()},
                 "config": asdict(self.config), "signature": self.signature()}
 
     def load_state_dict(self, state: dict) -> None:
@@ -128,6 +130,20 @@ class Run:
         _set_global_rng_state(state["rng"])
         self.step = state["step"]
         self.history = defaultdict(list, state["history"])
+        for name, cb in self.stateful_callbacks().items():      # a checkpoint from before they were saved has none
+            if name in state.get("callbacks", {}):
+                cb.load_state_dict(state["callbacks"][name])
+
+    def stateful_callbacks(self) -> dict:
+        """The callbacks with a state_dict() (e.g. Evaluate's records), named by class: "Evaluate", "Evaluate#2", ...
+        so that a resumed run's curves and snapshots start where the stopped run's ended."""
+        named, seen = {}, defaultdict(int)
+        for cb in self.callbacks:
+            if callable(getattr(cb, "state_dict", None)) and callable(getattr(cb, "load_state_dict", None)):
+                kind = type(cb).__name__
+                seen[kind] += 1
+                named[kind if seen[kind] == 1 else f"{kind}#{seen[kind]}"] = cb
+        return named
 
     def signature(self) -> dict:
         """What must be the same for a checkpoint to continue this run: the architecture, and the data's
@@ -158,6 +174,7 @@ def fit(run: Run, step_fn, callbacks=()) -> dict:
     Values are summed on the device and averaged at each log step (the only host sync).
     """
     cfg = run.config
+    run.callbacks = list(callbacks)
     _call(callbacks, "on_start", run)
     if run.step > cfg.steps:
         raise ValueError(f"steps={cfg.steps} is below the step the run resumed at ({run.step}, {run.last_checkpoint}): "

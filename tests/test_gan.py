@@ -127,3 +127,34 @@ def test_wrong_shapes_name_the_expected_shape():
         D(torch.randn(4, 3, 28, 28))
     with pytest.raises(ValueError, match="precision must be"):
         ck.train.train_gan(G, D, None, precision="fp8", progress=False)
+
+
+def test_a_resumed_run_keeps_the_curves_and_snapshots_made_before_the_stop(digits, tmp_path):
+    """Evaluate's records and FixedNoiseSamples' frames travel in the checkpoint: after the stop button and a
+    re-run of the cell (new callbacks, as a notebook re-creates them), they hold the same steps as an
+    uninterrupted run's, and the same numbers."""
+    cfg = GANConfig(steps=40, log_every=5, precision="fp32", progress=False)
+    z = torch.randn(4, 100, generator=torch.Generator().manual_seed(1))
+    score = lambda G: {"mean": G(z).mean(), "std": float(G(z).std()), "name": "G", "skipped": [1, 2]}  # noqa: E731
+
+    def callbacks(folder):
+        return [Checkpoint("x", every=10, folder=folder), ck.callbacks.Evaluate(score, every=10),
+                ck.callbacks.FixedNoiseSamples(z, every=10)]
+
+    whole = callbacks(tmp_path / "a")
+    ck.train.train_gan(*fresh_models(), digits.batches(128, seed=3), cfg, whole)
+    stopped = callbacks(tmp_path / "b")
+    with pytest.raises(KeyboardInterrupt):
+        ck.train.train_gan(*fresh_models(), digits.batches(128, seed=3), cfg, [*stopped, StopButtonAt(25)])
+    assert [r["step"] for r in stopped[1].records] == [5, 15, 25]
+    resumed = callbacks(tmp_path / "b")
+    ck.train.train_gan(*fresh_models(seed=7), digits.batches(128, seed=3), cfg, resumed)
+    assert [r["step"] for r in resumed[1].records] == [r["step"] for r in whole[1].records] == [5, 15, 25, 35, 40]
+    assert [f[0] for f in resumed[2].frames] == [f[0] for f in whole[2].frames]
+    number = lambda v: float(torch.as_tensor(v).detach())                                   # noqa: E731
+    for mine, theirs in zip(resumed[1].records, whole[1].records):
+        assert number(mine["mean"]) == pytest.approx(number(theirs["mean"]), abs=1e-6) and mine["name"] == "G"
+    restored, new = resumed[1].records[:3], resumed[1].records[3:]
+    assert all(type(r["mean"]) is float and "skipped" not in r for r in restored)  # saved: numbers and text only
+    assert all("skipped" in r for r in new)
+    assert all(torch.allclose(a[1], b[1], atol=1e-6) for a, b in zip(resumed[2].frames, whole[2].frames))

@@ -2,7 +2,6 @@
 lesson's SKIP_TRAINING switch runs the lesson top to bottom on them."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -114,27 +113,3 @@ def test_skip_training_runs_the_lesson_on_the_shipped_models(notebook, tmp_path,
                    resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "loaded (shipped, SHA-256 ok)" in printed
-
-
-def test_the_recipe_script_keeps_its_evaluations_across_a_resume(tmp_path):
-    """train_shipped.py's KeepEvaluations: a run stopped and resumed in a new process keeps the evaluations made
-    before the stop (the checkpoint holds the models, not the callbacks); the resumed run's own records win from
-    its first evaluation on, and a fresh start (resume=False) begins with none."""
-    spec = importlib.util.spec_from_file_location("train_shipped", REPO / "benchmarks" / "train_shipped.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    score = lambda model: {"nll_nats": 1.0}                                        # noqa: E731
-    checkpoint = ck.callbacks.Checkpoint("run", every=10, folder=tmp_path)
-    first = ck.callbacks.Evaluate(score, every=10, model="model")
-    kept = script.KeepEvaluations(first, checkpoint)
-    first.records = [{"step": 5, "nll_nats": 90.0}, {"step": 15, "nll_nats": 80.0}, {"step": 25, "nll_nats": 70.0}]
-    kept.on_interrupt(None)                          # stopped after step 25 (its last checkpoint: step 20)
-    resumed = ck.callbacks.Evaluate(score, every=10, model="model")
-    kept = script.KeepEvaluations(resumed, ck.callbacks.Checkpoint("run", every=10, folder=tmp_path))
-    assert kept.records == first.records             # before the resumed run's first evaluation
-    resumed.records = [{"step": 25, "nll_nats": 71.0}, {"step": 35, "nll_nats": 60.0}]
-    assert kept.records == [*first.records[:2], *resumed.records]
-    kept.on_end(None)
-    again = script.KeepEvaluations(ck.callbacks.Evaluate(score, model="model"),
-                                   ck.callbacks.Checkpoint("run", every=10, folder=tmp_path, resume=False))
-    assert again.records == []
