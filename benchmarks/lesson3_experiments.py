@@ -306,7 +306,8 @@ def merge_parts(folders: list[Path], out: Path) -> None:
     budgets = {part["budget"] for part in parts}
     if len(budgets) != 1:
         raise SystemExit(f"--merge: the parts hold different budgets {sorted(budgets)}: merge runs of one budget")
-    sections = [s for part in parts for s in part.get("sections", SECTIONS)]
+    part_sections = [part.get("sections", list(SECTIONS)) for part in parts]     # a full run has no "sections"
+    sections = [s for names in part_sections for s in names]
     if len(sections) != len(set(sections)):
         raise SystemExit(f"--merge: a section appears in more than one part ({sections})")
     run_keys = ("machine", "torch_threads", "load_average_1min", "date", "wall_seconds")
@@ -314,10 +315,9 @@ def merge_parts(folders: list[Path], out: Path) -> None:
               "machine": parts[0]["machine"], "torch_threads": parts[0]["torch_threads"],
               "date": max(part["date"] for part in parts),
               "wall_seconds": round(sum(part["wall_seconds"] for part in parts), 1),   # one thread's time, all sections
-              "parts": [{"sections": part.get("sections", list(SECTIONS)), **{k: part[k] for k in run_keys}}
-                        for part in parts]}
-    for part in parts:
-        merged.update({s: part[s] for s in part.get("sections", SECTIONS) if s in part})
+              "parts": [{"sections": names, **{k: part[k] for k in run_keys}} for part, names in zip(parts, part_sections)]}
+    for part, names in zip(parts, part_sections):
+        merged.update({s: part[s] for s in names if s in part})
     (out / "lesson3_results.json").write_text(json.dumps(merged, indent=1))
     for folder in folders:
         for figure in folder.glob("lesson3_*.png"):
@@ -342,8 +342,8 @@ def main() -> None:
         return merge_parts([Path(folder) for folder in args.merge], out)
     sections = args.only or SECTIONS
     previous = None
-    if args.only and (out / "lesson3_results.json").exists():
-        path = out / "lesson3_results.json"
+    path = out / "lesson3_results.json"
+    if args.only and path.exists():
         previous = json.loads(path.read_text())
         if previous["budget"] != args.budget:
             raise SystemExit(f"--only: {path} holds budget {previous['budget']!r}, not {args.budget!r}: "

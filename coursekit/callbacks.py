@@ -224,7 +224,7 @@ class Evaluate:
     def state_dict(self) -> dict:
         """The records so far, their numbers as plain Python values (a Checkpoint saves them, so a resumed run
         keeps the earlier ones); a value that is not a number, string or bool is left out of the saved copy."""
-        return {"records": [{k: _plain(v) for k, v in r.items() if _plain(v) is not None} for r in self.records]}
+        return {"records": [{k: plain for k, v in r.items() if (plain := _plain(v)) is not None} for r in self.records]}
 
     def load_state_dict(self, state: dict) -> None:
         self.records = [dict(r) for r in state["records"]]
